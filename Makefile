@@ -1,0 +1,33 @@
+# The two commands a fresh machine needs: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# img2dataset pulls albumentations, which phones home at import unless told not to.
+export NO_ALBUMENTATIONS_UPDATE := 1
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install demo test lint format
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[all]'
+	@touch $@
+
+demo: install
+	$(BIN)/wit-pipeline testweb serve --pages 8 --duration 2 --check
+
+test: install lint
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .

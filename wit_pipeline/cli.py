@@ -1,0 +1,282 @@
+"""The one command line face of wit-pipeline: parse, call a stage, print, set the exit code.
+
+Exit codes: 0 done, 1 the work failed, 2 usage or input error (one line on stderr), 130
+interrupted. No logic lives here that a DAG task or another engine would need.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from wit_pipeline import __version__
+from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.schemas import TABLES, load_schema
+from wit_pipeline.core.status import format_status, status_as_dicts, workspace_status
+from wit_pipeline.core.validate import validate_input
+from wit_pipeline.core.workspace import Workspace
+
+PROG = "wit-pipeline"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+log = logging.getLogger("wit_pipeline")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Global options, accepted before or after the sub-command."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--workdir",
+        metavar="DIR",
+        default=default,
+        help="workspace folder (default: $WIT_WORKDIR or ./wit-data)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="more detail (repeat for debug output)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="only errors; no progress bars",
+    )
+
+
+def _subparser(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    handler: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    _add_global_options(parser, suppress=True)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Print what each stage folder of the workspace holds."""
+    workspace = Workspace.at(args.workdir)
+    statuses = workspace_status(workspace)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "workspace": str(workspace.root),
+                    "exists": workspace.exists(),
+                    "stages": status_as_dicts(statuses),
+                },
+                indent=2,
+            )
+        )
+    else:
+        print(format_status(workspace, statuses))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check input files against a table contract; print every problem, one per line."""
+    schema = load_schema(args.table)
+    required = args.require.split(",") if args.require else None
+    reports = validate_input(Path(args.path), schema, required)
+    problems = [p for r in reports for p in r.problems]
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    rows = sum(r.rows for r in reports)
+    verdict = "invalid" if problems else "valid"
+    if not args.quiet:
+        print(
+            f"{args.path}: {verdict} as '{args.table}': {len(reports)} files, {rows:,} rows, "
+            f"{len(problems)} problems"
+        )
+    return EXIT_USAGE if problems else EXIT_OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print a table contract: columns, Arrow types, nullability, meaning."""
+    schema = load_schema(args.table)
+    print(f"{schema.name}: {schema.description}")
+    for f in schema.fields:
+        flags = ("required " if f.required else "") + ("nullable" if f.nullable else "not null")
+        print(f"  {f.name:<16} {f.type!s:<14} {flags:<18} {f.description}")
+    return EXIT_OK
+
+
+def cmd_testweb_build(args: argparse.Namespace) -> int:
+    """Write the synthetic test web as static files plus its ground truth."""
+    from wit_pipeline.testweb import SyntheticWeb, WebConfig
+
+    web = SyntheticWeb(WebConfig(seed=args.seed, pages=args.pages))
+    summary = web.write(Path(args.directory), args.base_url.rstrip("/"))
+    if not args.quiet:
+        print(web.describe())
+        print(f"wrote {summary['urls']:,} URLs on {args.pages} pages to {args.directory}")
+    return EXIT_OK
+
+
+def cmd_testweb_serve(args: argparse.Namespace) -> int:
+    """Serve the synthetic test web on 127.0.0.1 until interrupted or --duration ends."""
+    from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
+
+    web = SyntheticWeb(WebConfig(seed=args.seed, pages=args.pages))
+    with WebServer(web, port=args.port) as server:
+        print(server.base_url, flush=True)
+        if not args.quiet:
+            print(web.describe(), flush=True)
+        if args.check:
+            from wit_pipeline.testweb.selfcheck import check_served
+
+            result = check_served(web, server.origin)
+            print(result.summary_line(), flush=True)
+            if not result.ok:
+                for problem in result.problems:
+                    print(problem, file=sys.stderr)
+                return EXIT_FAILED
+        deadline = None if args.duration is None else time.monotonic() + args.duration
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(0.2 if deadline is None else max(0.0, min(0.2, deadline - time.monotonic())))
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used by tests and docs)."""
+    parser = _Parser(
+        prog=PROG,
+        description="Build web image-text datasets: scrape, download, filter, shard, train.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _add_global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    status = _subparser(sub, "status", "show what each stage of the workspace holds", cmd_status)
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+
+    validate = _subparser(
+        sub, "validate", "check an input file or folder against a table contract", cmd_validate
+    )
+    validate.add_argument("path", help="a .parquet, .csv, .tsv or .jsonl file, or a folder")
+    validate.add_argument(
+        "--table",
+        choices=TABLES,
+        default="pairs",
+        help="contract to check against (default: pairs)",
+    )
+    validate.add_argument(
+        "--require",
+        metavar="COLS",
+        help="comma-separated columns that must exist (default: the contract's)",
+    )
+
+    schema = _subparser(sub, "schema", "print a table contract", cmd_schema)
+    schema.add_argument("table", choices=TABLES)
+
+    testweb = sub.add_parser(
+        "testweb",
+        help="the deterministic synthetic web for demos and tests",
+        description="The deterministic synthetic web for demos and tests.",
+    )
+    testweb_sub = testweb.add_subparsers(
+        dest="testweb_command", metavar="ACTION", parser_class=_Parser
+    )
+    testweb_sub.required = True
+    for action in ("serve", "build"):
+        handler = cmd_testweb_serve if action == "serve" else cmd_testweb_build
+        help_text = (
+            "serve the test web on 127.0.0.1 and print its base URL"
+            if action == "serve"
+            else "write the static site and ground truth to a folder"
+        )
+        p = _subparser(testweb_sub, action, help_text, handler)
+        p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+        p.add_argument(
+            "--pages", type=_positive_int, default=20, help="number of content pages (default: 20)"
+        )
+        if action == "serve":
+            p.add_argument("--port", type=_port, default=0, help="port (default: a free one)")
+            p.add_argument(
+                "--duration",
+                type=float,
+                metavar="SECONDS",
+                help="stop after this many seconds (default: until Ctrl-C)",
+            )
+            p.add_argument(
+                "--check",
+                action="store_true",
+                help="fetch every URL over HTTP and compare with the ground truth",
+            )
+        else:
+            p.add_argument("directory", help="output folder")
+            p.add_argument(
+                "--base-url",
+                default="http://127.0.0.1:8000",
+                help="origin written into absolute links (default: %(default)s)",
+            )
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
+    return value
+
+
+def _configure_logging(verbose: int, quiet: int) -> None:
+    level = logging.WARNING - 10 * verbose + 10 * quiet
+    logging.basicConfig(
+        level=max(logging.DEBUG, level),
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `wit-pipeline` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.verbose, args.quiet)
+    try:
+        return args.handler(args)
+    except InputError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(
+            f"{PROG}: failed: {type(exc).__name__}: {exc} (run with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
