@@ -10,8 +10,14 @@ import pytest
 
 from wit_pipeline.cli import main
 
-SUBCOMMANDS = [["status"], ["validate"], ["schema"], ["testweb"], ["testweb", "serve"],
-               ["testweb", "build"]]
+SUBCOMMANDS = [
+    ["status"],
+    ["validate"],
+    ["schema"],
+    ["testweb"],
+    ["testweb", "serve"],
+    ["testweb", "build"],
+]
 
 
 @pytest.mark.parametrize("words", [[], *SUBCOMMANDS])
@@ -64,7 +70,10 @@ def test_status_json_reports_partial_stage(tmp_path, capsys):
     report = json.loads(capsys.readouterr().out)
     pairs_status = next(s for s in report["stages"] if s["stage"] == "pairs")
     assert (pairs_status["state"], pairs_status["rows"], pairs_status["units_done"]) == (
-        "partial", 2, 0)
+        "partial",
+        2,
+        0,
+    )
 
 
 def test_validate_bad_input_exit_2_with_the_line(tmp_path, capsys):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from typing import NoReturn
 
 from wit_pipeline import __version__
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.logs import configure_logging, verbosity_level
 from wit_pipeline.core.schemas import TABLES, load_schema
 from wit_pipeline.core.status import format_status, status_as_dicts, workspace_status
 from wit_pipeline.core.validate import validate_input
@@ -119,6 +121,41 @@ def cmd_schema(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_scrape(args: argparse.Namespace) -> int:
+    """Scrape (image URL, caption) pairs from pages, WARC/WAT files and crawled sites."""
+    from wit_pipeline.stages.scrape import CaptionRules, CrawlOptions, ScrapeOptions, scrape
+
+    langs = frozenset(x.strip() for x in args.lang.split(",") if x.strip()) if args.lang else None
+    options = ScrapeOptions(
+        rules=CaptionRules(
+            min_chars=args.min_chars,
+            min_words=args.min_words,
+            max_chars=args.max_chars,
+            drop_boilerplate=not args.keep_boilerplate,
+            langs=langs,
+        ),
+        crawl=CrawlOptions(
+            max_depth=args.max_depth,
+            max_pages=args.max_pages,
+            requests_per_second=args.rate,
+            same_host=not args.any_host,
+            respect_robots=not args.ignore_robots,
+            timeout=args.timeout,
+            max_page_bytes=args.max_page_bytes,
+        ),
+        base_url=args.base_url,
+        dedupe_url=args.dedupe_url,
+        max_page_bytes=args.max_page_bytes,
+        rows_per_part=args.rows_per_part,
+        processes=args.processes,
+        progress=not args.quiet,
+    )
+    summary = scrape(Workspace.at(args.workdir), args.sources, options)
+    if not args.quiet:
+        print(summary.line())
+    return EXIT_OK
+
+
 def cmd_testweb_build(args: argparse.Namespace) -> int:
     """Write the synthetic test web as static files plus its ground truth."""
     from wit_pipeline.testweb import SyntheticWeb, WebConfig
@@ -188,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     schema = _subparser(sub, "schema", "print a table contract", cmd_schema)
     schema.add_argument("table", choices=TABLES)
 
+    _add_scrape_parser(sub)
+
     testweb = sub.add_parser(
         "testweb",
         help="the deterministic synthetic web for demos and tests",
@@ -232,6 +271,111 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_scrape_parser(sub: argparse._SubParsersAction) -> None:
+    scrape = _subparser(
+        sub,
+        "scrape",
+        "find (image URL, caption) pairs in pages, WARC/WAT files and sites",
+        cmd_scrape,
+    )
+    scrape.add_argument(
+        "sources",
+        nargs="+",
+        metavar="SOURCE",
+        help=".html/.htm files or folders, .warc[.gz], .wat[.gz], or http(s):// seed URLs",
+    )
+    rules = scrape.add_argument_group("caption rules")
+    rules.add_argument(
+        "--min-chars",
+        type=_non_negative_int,
+        default=5,
+        help="drop captions shorter than this (default: 5)",
+    )
+    rules.add_argument(
+        "--min-words",
+        type=_non_negative_int,
+        default=2,
+        help="drop captions with fewer words (default: 2)",
+    )
+    rules.add_argument(
+        "--max-chars",
+        type=_positive_int,
+        default=1000,
+        help="drop captions longer than this (default: 1000)",
+    )
+    rules.add_argument(
+        "--keep-boilerplate",
+        action="store_true",
+        help="keep alts like 'logo', 'spacer' or 'IMG_0042.JPG'",
+    )
+    rules.add_argument(
+        "--lang", metavar="CODES", help="keep only these caption languages, e.g. 'en' or 'en,de'"
+    )
+    rules.add_argument(
+        "--dedupe-url",
+        action="store_true",
+        help="keep one caption per image URL (default: one per url+caption)",
+    )
+    crawl = scrape.add_argument_group("crawling http(s) sources")
+    crawl.add_argument(
+        "--max-depth",
+        type=_non_negative_int,
+        default=2,
+        help="link depth from the seed (default: 2)",
+    )
+    crawl.add_argument(
+        "--max-pages", type=_positive_int, default=1000, help="pages per seed (default: 1000)"
+    )
+    crawl.add_argument(
+        "--rate",
+        type=_positive_float,
+        default=2.0,
+        help="requests per second per host (default: 2)",
+    )
+    crawl.add_argument("--any-host", action="store_true", help="follow links to other hosts")
+    crawl.add_argument("--ignore-robots", action="store_true", help="do not read robots.txt")
+    crawl.add_argument(
+        "--timeout", type=_positive_float, default=10.0, help="seconds per request (default: 10)"
+    )
+    scrape.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="URL of local HTML folders, so relative image links resolve",
+    )
+    scrape.add_argument(
+        "--max-page-bytes",
+        type=_positive_int,
+        default=5_000_000,
+        help="pages longer than this are cut (default: 5000000)",
+    )
+    scrape.add_argument(
+        "--rows-per-part",
+        type=_positive_int,
+        default=1_000_000,
+        help="rows per pairs/part-*.parquet (default: 1000000)",
+    )
+    scrape.add_argument(
+        "--processes",
+        type=_positive_int,
+        default=os.cpu_count() or 1,
+        help="parallel source files (default: all cores)",
+    )
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
+
+
 def _positive_int(text: str) -> int:
     value = int(text)
     if value < 1:
@@ -246,20 +390,11 @@ def _port(text: str) -> int:
     return value
 
 
-def _configure_logging(verbose: int, quiet: int) -> None:
-    level = logging.WARNING - 10 * verbose + 10 * quiet
-    logging.basicConfig(
-        level=max(logging.DEBUG, level),
-        stream=sys.stderr,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `wit-pipeline` console script."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    _configure_logging(args.verbose, args.quiet)
+    configure_logging(verbosity_level(args.verbose, args.quiet))
     try:
         return args.handler(args)
     except InputError as exc:

@@ -36,7 +36,8 @@ WRITER = textwrap.dedent(
 def _start_writer(final, chunks, pause):
     return subprocess.Popen(
         [sys.executable, "-c", WRITER, str(final), str(chunks), str(pause)],
-        stdout=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        text=True,
     )
 
 

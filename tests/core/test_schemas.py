@@ -19,9 +19,16 @@ def test_every_table_loads_with_described_unique_fields(table):
 def test_samples_matches_img2dataset_parquet_columns():
     # img2dataset's writer appends these columns with these types (see its downloader.py).
     expected = {
-        "url": pa.string(), "caption": pa.string(), "key": pa.string(), "status": pa.string(),
-        "error_message": pa.string(), "width": pa.int32(), "height": pa.int32(),
-        "original_width": pa.int32(), "original_height": pa.int32(), "exif": pa.string(),
+        "url": pa.string(),
+        "caption": pa.string(),
+        "key": pa.string(),
+        "status": pa.string(),
+        "error_message": pa.string(),
+        "width": pa.int32(),
+        "height": pa.int32(),
+        "original_width": pa.int32(),
+        "original_height": pa.int32(),
+        "exif": pa.string(),
         "sha256": pa.string(),
     }
     arrow = load_schema("samples").arrow

@@ -38,7 +38,9 @@ def test_empty_workspace(tmp_path):
 def test_complete_pairs_and_partial_raw(tmp_path):
     workspace = Workspace(tmp_path).create()
     for i, rows in enumerate([3, 4]):
-        pq.write_table(pa.table({"url": ["u"] * rows}), workspace.pairs_dir / f"part-{i:05d}.parquet")
+        pq.write_table(
+            pa.table({"url": ["u"] * rows}), workspace.pairs_dir / f"part-{i:05d}.parquet"
+        )
         Markers(workspace.pairs_dir).mark_done(f"part-{i:05d}")
     Markers(workspace.pairs_dir).mark_stage_done()
     for shard in ("00000", "00001"):
@@ -50,7 +52,10 @@ def test_complete_pairs_and_partial_raw(tmp_path):
 
     stages = _by_stage(workspace)
     assert (stages["pairs"].state, stages["pairs"].rows, stages["pairs"].units_done) == (
-        "complete", 7, 2)
+        "complete",
+        7,
+        2,
+    )
     raw = stages["raw"]
     assert (raw.state, raw.units, raw.units_done, raw.rows) == ("partial", 2, 1, 10)
     assert "1 temporary files left by an interrupted run" in raw.detail

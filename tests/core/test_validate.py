@@ -44,9 +44,16 @@ def test_wrong_type(tmp_path):
 def test_compatible_types_are_accepted(tmp_path):
     path = _write_parquet(
         tmp_path / "s.parquet",
-        {"key": ["0"], "status": ["success"], "url": pa.array(["u"], pa.large_string()),
-         "error_message": pa.array([None], pa.null()), "width": pa.array([3], pa.int64()),
-         "height": [3], "original_width": [3], "original_height": [3]},
+        {
+            "key": ["0"],
+            "status": ["success"],
+            "url": pa.array(["u"], pa.large_string()),
+            "error_message": pa.array([None], pa.null()),
+            "width": pa.array([3], pa.int64()),
+            "height": [3],
+            "original_width": [3],
+            "original_height": [3],
+        },
     )
     assert validate_file(path, load_schema("samples")).problems == []
 
@@ -60,7 +67,8 @@ def test_nulls_name_the_rows_counted_from_one(tmp_path):
 
 def test_nulls_across_row_groups_keep_global_row_numbers(tmp_path):
     path = _write_parquet(
-        tmp_path / "urls.parquet", {"url": _urls(50, null_rows={12, 33, 34, 49})},
+        tmp_path / "urls.parquet",
+        {"url": _urls(50, null_rows={12, 33, 34, 49})},
         row_group_size=10,
     )
     assert validate_file(path, PAIRS).problems == [
@@ -70,9 +78,7 @@ def test_nulls_across_row_groups_keep_global_row_numbers(tmp_path):
 
 def test_single_null_row(tmp_path):
     path = _write_parquet(tmp_path / "urls.parquet", {"url": _urls(3, null_rows={2})})
-    assert validate_file(path, PAIRS).problems == [
-        f"{path}: column 'url': 1 row is null (row 2)"
-    ]
+    assert validate_file(path, PAIRS).problems == [f"{path}: column 'url': 1 row is null (row 2)"]
 
 
 def test_empty_file(tmp_path):
@@ -145,7 +151,9 @@ def test_folder_validates_every_supported_file(tmp_path):
     reports = validate_input(tmp_path, PAIRS)
     assert [r.path.name for r in reports] == ["a.parquet", "b.csv"]
     assert reports[0].ok
-    assert reports[1].problems == [f"{tmp_path / 'b.csv'}: column 'url' is missing (columns: caption)"]
+    assert reports[1].problems == [
+        f"{tmp_path / 'b.csv'}: column 'url' is missing (columns: caption)"
+    ]
 
 
 def test_empty_folder_is_a_problem(tmp_path):
@@ -170,8 +178,14 @@ def test_required_override(tmp_path):
 
 @pytest.mark.parametrize(
     ("name", "fmt"),
-    [("a.parquet", "parquet"), ("a.csv.gz", "csv"), ("a.tsv", "tsv"), ("a.jsonl", "jsonl"),
-     ("a.txt", None), ("noext", None)],
+    [
+        ("a.parquet", "parquet"),
+        ("a.csv.gz", "csv"),
+        ("a.tsv", "tsv"),
+        ("a.jsonl", "jsonl"),
+        ("a.txt", None),
+        ("noext", None),
+    ],
 )
 def test_input_format(tmp_path, name, fmt):
     assert input_format(tmp_path / name) == fmt

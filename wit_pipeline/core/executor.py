@@ -1,0 +1,115 @@
+"""Run a stage's units of work on a local process pool, with completion markers and progress.
+
+The executor owns resume: a unit with a marker is skipped, a unit that finishes gets one, and
+temporary files a killed run left in the stage folder are removed first. A unit's work function
+writes its own outputs atomically and returns JSON-able facts, stored in its marker.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from wit_pipeline.core.atomic import remove_stale_temps
+from wit_pipeline.core.logs import configure_logging
+from wit_pipeline.core.markers import Markers
+
+log = logging.getLogger(__name__)
+
+WorkFn = Callable[[Any], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of a stage's work: a marker name and the picklable argument of the work."""
+
+    name: str
+    payload: Any
+
+
+@dataclass
+class RunResult:
+    """What happened to every unit: facts of the finished ones, errors of the failed ones."""
+
+    infos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+class UnitsFailed(RuntimeError):
+    """Some units raised; the others finished and keep their markers, so a rerun retries these."""
+
+
+def run_units(
+    marker_dir: Path,
+    units: Sequence[Unit],
+    work: WorkFn,
+    *,
+    processes: int = 1,
+    desc: str = "units",
+    progress: bool = True,
+) -> RunResult:
+    """Run `work(unit.payload)` for each unit not yet done; `processes=1` runs in this process."""
+    marker_dir.mkdir(parents=True, exist_ok=True)
+    markers = Markers(marker_dir)
+    for path in remove_stale_temps(marker_dir):
+        log.info("removed %s left by an interrupted run", path)
+    result = RunResult()
+    todo = []
+    for unit in units:
+        if markers.is_done(unit.name):
+            result.skipped.append(unit.name)
+            result.infos[unit.name] = markers.info(unit.name) or {}
+        else:
+            todo.append(unit)
+    bar = tqdm(
+        total=len(units),
+        initial=len(result.skipped),
+        desc=desc,
+        unit="unit",
+        disable=not progress or None,
+        leave=False,
+    )
+
+    def finish(unit: Unit, outcome: Callable[[], dict[str, Any]]) -> None:
+        try:
+            info = outcome()
+        except Exception as exc:
+            log.error("%s: unit %s failed: %s: %s", desc, unit.name, type(exc).__name__, exc)
+            result.errors[unit.name] = f"{type(exc).__name__}: {exc}"
+        else:
+            markers.mark_done(unit.name, info)
+            result.infos[unit.name] = {"unit": unit.name, **info}
+        bar.update(1)
+
+    try:
+        if processes <= 1 or len(todo) <= 1:
+            for unit in todo:
+                finish(unit, lambda unit=unit: work(unit.payload))
+        else:
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                max_workers=processes,
+                mp_context=context,
+                initializer=configure_logging,
+                initargs=(logging.getLogger().getEffectiveLevel(),),
+            ) as pool:
+                futures: dict[Future, Unit] = {pool.submit(work, u.payload): u for u in todo}
+                for future in as_completed(futures):
+                    finish(futures[future], future.result)
+    finally:
+        bar.close()
+    if result.errors:
+        first = next(iter(result.errors.items()))
+        raise UnitsFailed(
+            f"{len(result.errors)} of {len(units)} {desc} failed (first: {first[0]}: {first[1]}); "
+            "finished ones are kept, rerun to retry the rest"
+        )
+    return result

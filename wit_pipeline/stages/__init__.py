@@ -1,0 +1,1 @@
+"""Pipeline stages: each a plain function over a workspace; stages never import each other."""
