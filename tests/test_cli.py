@@ -1,8 +1,9 @@
 """The command line: help everywhere, one-line usage errors with exit 2, status and validate."""
 
 import json
-import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -99,7 +100,9 @@ def test_schema_prints_columns(capsys):
 
 
 def test_console_script_is_installed():
-    exe = shutil.which("wit-pipeline")
-    assert exe, "the wit-pipeline console script is not on PATH"
+    exe = Path(sys.executable).with_name("wit-pipeline")
+    assert exe.is_file(), (
+        f"the wit-pipeline console script is not installed beside {sys.executable}"
+    )
     result = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("wit-pipeline ")

@@ -17,7 +17,6 @@ PLAN = 1
 SLOT = 2
 PAGE = 3
 TEXTURE = 4
-LOGO = 5
 CORRUPT = 6
 
 

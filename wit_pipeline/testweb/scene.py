@@ -20,7 +20,7 @@ _MIN_CONTRAST = 120.0
 
 @dataclass(frozen=True)
 class SceneObject:
-    """One shape: centre as fractions of width and height, radius as a fraction of the short side."""
+    """One shape: centre as fractions of width and height, radius relative to the short side."""
 
     shape: str
     colour: str
@@ -53,7 +53,7 @@ class Scene:
 
     @property
     def main(self) -> SceneObject:
-        """The object a single label describes (the first and largest)."""
+        """The object a single label describes (the first one)."""
         return self.objects[0]
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 LANGUAGES = ("en", "de", "fr", "es")
+"""Caption languages; English first, the rest make up the foreign share."""
 
 COLOURS: dict[str, tuple[int, int, int]] = {
     "red": (214, 32, 38),

@@ -15,7 +15,9 @@ from wit_pipeline.stages.scrape.captions import (
     ("caption", "reason"),
     [
         ("", "empty_caption"),
-        ("logo", "too_short"),
+        ("logo", "boilerplate"),
+        ("a cat", None),
+        ("cat", "too_short"),
         ("site logo", "boilerplate"),
         ("spacer image", "boilerplate"),
         ("click here", "boilerplate"),

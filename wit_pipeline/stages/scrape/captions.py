@@ -142,14 +142,14 @@ def caption_drop_reason(caption: str, rules: CaptionRules) -> str | None:
     """Why `caption` fails the text rules (not language), or None when it passes."""
     if not caption:
         return "empty_caption"
-    if len(caption) < rules.min_chars:
-        return "too_short"
-    if len(caption) > rules.max_chars:
-        return "too_long"
     if rules.drop_boilerplate and is_filename_like(caption):
         return "filename_like"
     if rules.drop_boilerplate and is_boilerplate(caption):
         return "boilerplate"
+    if len(caption) < rules.min_chars:
+        return "too_short"
+    if len(caption) > rules.max_chars:
+        return "too_long"
     if len(caption.split()) < rules.min_words:
         return "too_few_words"
     return None

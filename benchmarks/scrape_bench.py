@@ -1,0 +1,135 @@
+"""Scrape throughput against its anchor, in one run on the same WARC input.
+
+Anchor: a plain extraction with warcio + BeautifulSoup (html.parser), as ad-hoc scripts do it:
+every <img> with a non-empty alt, URL resolved against the page. Ours: the scrape stage's own
+path (FastWARC + lexbor + caption rules + language id), then the whole stage including the
+parquet output and the DuckDB dedupe merge.
+
+    python benchmarks/scrape_bench.py [--pages 2000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from urllib.parse import urljoin
+
+from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.scrape import ScrapeOptions, scrape
+from wit_pipeline.stages.scrape.archives import iter_warc_pages
+from wit_pipeline.stages.scrape.captions import CaptionRules
+from wit_pipeline.stages.scrape.stage import _page_pairs
+from wit_pipeline.testweb.archives import write_warc
+
+REAL_WARC = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "whirlwind.warc.gz"
+
+
+def build_input(directory: Path, pages: int) -> Path:
+    """A WARC of `pages` copies of the real Common Crawl page, each under its own URL."""
+    (page,) = list(iter_warc_pages(REAL_WARC, Counter(), 10_000_000))
+    html = page.html.encode()
+    path = directory / "bench.warc.gz"
+    write_warc(path, ((f"https://an.wikipedia.org/wiki/Page_{i}", html) for i in range(pages)))
+    return path
+
+
+def anchor(path: Path) -> tuple[int, int]:
+    """warcio + BeautifulSoup: (pages, pairs)."""
+    from bs4 import BeautifulSoup
+    from warcio.archiveiterator import ArchiveIterator
+
+    pages = pairs = 0
+    with open(path, "rb") as handle:
+        for record in ArchiveIterator(handle):
+            if record.rec_type != "response":
+                continue
+            content_type = record.http_headers.get_header("Content-Type") or ""
+            if "html" not in content_type:
+                continue
+            url = record.rec_headers.get_header("WARC-Target-URI")
+            soup = BeautifulSoup(record.content_stream().read(), "html.parser")
+            pages += 1
+            for img in soup.find_all("img"):
+                if img.get("src") and (img.get("alt") or "").strip():
+                    urljoin(url, img["src"])
+                    pairs += 1
+    return pages, pairs
+
+
+def ours_extraction(path: Path) -> tuple[int, int]:
+    """The stage's per-page path without output: (pages, pairs)."""
+    counts: Counter = Counter()
+    rules = CaptionRules()
+    pairs = 0
+    for page in iter_warc_pages(path, counts, 5_000_000):
+        pairs += sum(1 for _ in _page_pairs(page, str(path), rules, counts))
+    return counts["pages"], pairs
+
+
+def ours_stage(path: Path) -> tuple[int, int]:
+    """The whole scrape stage, one process: (pages, pairs before the dedupe merge)."""
+    with tempfile.TemporaryDirectory() as workdir:
+        summary = scrape(Workspace(Path(workdir)), [str(path)], ScrapeOptions(progress=False))
+    return summary.counts["pages"], summary.pairs_before_dedupe
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (or the platform's machine name)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
+def best_of(fn, path: Path, repeat: int) -> tuple[float, int, int]:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        pages, pairs = fn(path)
+        best = min(best, time.perf_counter() - start)
+    return best, pages, pairs
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    if not REAL_WARC.is_file():
+        print(f"needs {REAL_WARC}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_input(Path(tmp), args.pages)
+        rows = [
+            (name, *best_of(fn, path, args.repeat))
+            for name, fn in [
+                ("anchor: warcio + BeautifulSoup", anchor),
+                ("ours: extraction + rules + lang", ours_extraction),
+                ("ours: whole stage (parquet + dedupe)", ours_stage),
+            ]
+        ]
+    anchor_seconds = rows[0][1]
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"input: {args.pages} copies of the real Common Crawl page, best of {args.repeat}"
+    )
+    print(f"{'':38} {'pages/s':>9} {'pairs/s':>9} {'pairs':>7} {'vs anchor':>10}")
+    for name, seconds, pages, pairs in rows:
+        print(
+            f"{name:38} {pages / seconds:9,.0f} {pairs / seconds:9,.0f} {pairs:7,} "
+            f"{anchor_seconds / seconds:9.1f}x"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

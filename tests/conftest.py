@@ -1,0 +1,57 @@
+"""Shared fixtures. Test web: a small deterministic synthetic web, its model and live servers."""
+
+from collections.abc import Iterator
+
+import pytest
+
+from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
+
+TESTWEB_CONFIG = WebConfig(
+    seed=0,
+    pages=4,
+    images_per_page=8,
+    foreign_share=0.25,
+    mismatch_share=0.1,
+    exact_dup_share=0.07,
+    near_dup_share=0.13,
+    too_small_share=0.06,
+    extreme_aspect_share=0.06,
+    boilerplate_share=0.13,
+    slow_seconds=2.0,
+    drip_interval=1.0,
+    drip_seconds=3.0,
+    retry_after=1,
+)
+"""Four pages with every noise kind present and short fault timings."""
+
+
+@pytest.fixture(scope="session")
+def testweb_config() -> WebConfig:
+    """The config of the session's test web."""
+    return TESTWEB_CONFIG
+
+
+@pytest.fixture(scope="session")
+def testweb_web(testweb_config: WebConfig) -> SyntheticWeb:
+    """The test web's model: plan, routes and (cached) bytes, no server."""
+    return SyntheticWeb(testweb_config)
+
+
+@pytest.fixture(scope="session")
+def testweb(testweb_web: SyntheticWeb) -> Iterator[WebServer]:
+    """The test web served on 127.0.0.1 for the whole session (stateless faults only)."""
+    with WebServer(testweb_web) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def testweb_truth(testweb: WebServer, testweb_web: SyntheticWeb) -> list[dict]:
+    """The ground truth rows of the session server, URLs under its origin."""
+    return testweb_web.ground_truth(testweb.origin).to_pylist()
+
+
+@pytest.fixture
+def fresh_testweb(testweb_web: SyntheticWeb) -> Iterator[WebServer]:
+    """A server of its own for one test: fresh rate-limit state, free to stop."""
+    with WebServer(testweb_web) as server:
+        yield server
