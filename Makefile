@@ -19,8 +19,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[all]'
 	@touch $@
 
+# Until the `demo` command exists: serve and check the test web over HTTP, then build it as
+# files and scrape it into a workspace (the furthest end-to-end path so far).
+DEMO_DIR ?= wit-data
 demo: install
-	$(BIN)/wit-pipeline testweb serve --pages 8 --duration 2 --check
+	$(BIN)/wit-pipeline testweb serve --pages 8 --duration 1 --check
+	rm -rf $(DEMO_DIR)/testweb-site
+	$(BIN)/wit-pipeline testweb build $(DEMO_DIR)/testweb-site --pages 8 --base-url http://127.0.0.1:8000
+	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) scrape $(DEMO_DIR)/testweb-site --base-url http://127.0.0.1:8000/
+	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) status
 
 test: install lint
 	$(BIN)/python -m pytest

@@ -1,5 +1,11 @@
 """The scrape stage end to end on files: real Common Crawl data, dedupe, resume, bad sources."""
 
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -175,3 +181,50 @@ def test_damaged_archives_are_counted_and_the_run_goes_on(realdata_warc, tmp_pat
     summary = scrape(Workspace(tmp_path / "w"), [str(realdata_warc), str(cut), str(fake)], QUIET)
     assert summary.problems == {"not_a_warc_file": 1, "truncated_record": 1}
     assert summary.pairs == 5
+
+
+def test_rewritten_source_file_is_scraped_again(tmp_path):
+    warc = tmp_path / "a.warc"
+    write_warc(warc, [_page(1)], compress=False)
+    workspace = Workspace(tmp_path / "w")
+    scrape(workspace, [str(warc)], QUIET)
+    write_warc(warc, [_page(1), _page(2)], compress=False)
+    again = scrape(workspace, [str(warc)], QUIET)
+    assert (again.units_run, again.units_skipped, again.pairs) == (1, 0, 3)
+
+
+def test_sigkilled_scrape_resumes_to_the_same_pairs(tmp_path):
+    sources = []
+    for i in range(4):
+        sources.append(str(tmp_path / f"s{i}.warc"))
+        # big enough (about a second per file) that the kill lands inside a later unit
+        write_warc(Path(sources[-1]), [_page(10_000 * i + j) for j in range(1500)], compress=False)
+    reference = scrape(Workspace(tmp_path / "ref"), sources, QUIET)
+    workdir = tmp_path / "killed"
+    command = [
+        sys.executable,
+        "-m",
+        "wit_pipeline",
+        "--workdir",
+        str(workdir),
+        "scrape",
+        *sources,
+        "--processes",
+        "1",
+        "--rate",
+        "1000",
+        "-q",
+    ]
+    process = subprocess.Popen(command)
+    marker_dir = workdir / "pairs" / ".units" / ".done"
+    deadline = time.monotonic() + 60
+    while not (marker_dir.is_dir() and any(marker_dir.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    assert not list((workdir / "pairs").glob("part-*.parquet"))
+    resumed = scrape(Workspace(workdir), sources, QUIET)
+    assert resumed.units_skipped >= 1 and resumed.units_run >= 1
+    assert _pairs(Workspace(workdir)) == _pairs(Workspace(tmp_path / "ref"))
+    assert resumed.pairs == reference.pairs

@@ -25,8 +25,16 @@ class SourceSpec:
 
     @property
     def unit_name(self) -> str:
-        """Stable marker name: kind plus a digest of the inputs, independent of argument order."""
-        digest = hashlib.sha1("\n".join(self.items).encode()).hexdigest()[:16]
+        """Marker name: kind plus a digest of the inputs (for files: path, size and mtime, so a
+        file rewritten since the last run is scraped again rather than resumed)."""
+        parts = []
+        for item in self.items:
+            if self.kind == "crawl":
+                parts.append(item)
+            else:
+                stat = Path(item).stat()
+                parts.append(f"{item}\t{stat.st_size}\t{stat.st_mtime_ns}")
+        digest = hashlib.sha1("\n".join(parts).encode()).hexdigest()[:16]
         return f"{self.kind}-{digest}"
 
 
