@@ -90,48 +90,42 @@ def _unencoded(body: bytes, encoding: str | None, max_bytes: int) -> bytes | Non
     return None
 
 
-def iter_warc_pages(path: Path, counts: Counter, max_page_bytes: int) -> Iterator[Page]:
-    """HTML response records of a WARC; bodies longer than `max_page_bytes` are cut there."""
+def _records(path: Path, counts: Counter, record_type: WarcRecordType, parse_http: bool):
+    """Records of one type from a WARC-format file; a damaged file is counted, never raised."""
     if not looks_like_warc(path):
         problem(counts, "not_a_warc_file", path, 0, "no WARC header at the start")
         return
     offset = 0
     with open(path, "rb") as handle:
         try:
-            for record in ArchiveIterator(
-                handle, record_types=WarcRecordType.response, parse_http=True
-            ):
+            for record in ArchiveIterator(handle, record_types=record_type, parse_http=parse_http):
                 offset = record.stream_pos
-                content_type = (record.http_content_type or "").lower()
-                if content_type not in HTML_TYPES:
-                    counts["non_html_record"] += 1
-                    continue
-                body = record.reader.read(max_page_bytes + 1)
-                if len(body) > max_page_bytes:
-                    problem(counts, "page_truncated", path, offset, f"over {max_page_bytes} bytes")
-                    body = body[:max_page_bytes]
-                elif len(body) < record.content_length:
-                    problem(
-                        counts,
-                        "truncated_record",
-                        path,
-                        offset,
-                        f"{len(body)} of {record.content_length} bytes",
-                    )
-                body = _unencoded(body, record.http_headers.get("Content-Encoding"), max_page_bytes)
-                if body is None:
-                    problem(
-                        counts,
-                        "unsupported_encoding",
-                        path,
-                        offset,
-                        str(record.http_headers.get("Content-Encoding")),
-                    )
-                    continue
-                url = record.headers.get("WARC-Target-URI") or ""
-                yield Page(url=url, html=_decode(body, record.http_charset), offset=offset)
+                yield record
         except OSError as exc:
             problem(counts, "corrupt_archive", path, offset, str(exc))
+
+
+def iter_warc_pages(path: Path, counts: Counter, max_page_bytes: int) -> Iterator[Page]:
+    """HTML response records of a WARC; bodies longer than `max_page_bytes` are cut there."""
+    for record in _records(path, counts, WarcRecordType.response, parse_http=True):
+        offset = record.stream_pos
+        if (record.http_content_type or "").lower() not in HTML_TYPES:
+            counts["non_html_record"] += 1
+            continue
+        body = record.reader.read(max_page_bytes + 1)
+        if len(body) > max_page_bytes:
+            problem(counts, "page_truncated", path, offset, f"over {max_page_bytes} bytes")
+            body = body[:max_page_bytes]
+        elif len(body) < record.content_length:
+            detail = f"{len(body)} of {record.content_length} bytes"
+            problem(counts, "truncated_record", path, offset, detail)
+        encoding = record.http_headers.get("Content-Encoding")
+        body = _unencoded(body, encoding, max_page_bytes)
+        if body is None:
+            problem(counts, "unsupported_encoding", path, offset, str(encoding))
+            continue
+        url = record.headers.get("WARC-Target-URI") or ""
+        yield Page(url=url, html=_decode(body, record.http_charset), offset=offset)
 
 
 def _wat_images(envelope: dict, offset: int) -> Iterator[WatImage]:
@@ -155,25 +149,17 @@ def _wat_images(envelope: dict, offset: int) -> Iterator[WatImage]:
 
 def iter_wat_images(path: Path, counts: Counter, max_record_bytes: int) -> Iterator[WatImage]:
     """`IMG@/src` links with alt text from the metadata records of a Common Crawl WAT file."""
-    if not looks_like_warc(path):
-        problem(counts, "not_a_warc_file", path, 0, "no WARC header at the start")
-        return
-    offset = 0
-    with open(path, "rb") as handle:
+    for record in _records(path, counts, WarcRecordType.metadata, parse_http=False):
+        offset = record.stream_pos
+        payload = record.reader.read(max_record_bytes + 1)
+        if len(payload) > max_record_bytes:
+            problem(counts, "record_too_large", path, offset, f"over {max_record_bytes} bytes")
+            continue
         try:
-            for record in ArchiveIterator(handle, record_types=WarcRecordType.metadata):
-                offset = record.stream_pos
-                payload = record.reader.read(max_record_bytes + 1)
-                if len(payload) > max_record_bytes:
-                    problem(
-                        counts, "record_too_large", path, offset, f"over {max_record_bytes} bytes"
-                    )
-                    continue
-                try:
-                    envelope = json.loads(payload)["Envelope"]
-                    counts["wat_records"] += 1
-                    yield from list(_wat_images(envelope, offset))
-                except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                    problem(counts, "bad_wat_json", path, offset, f"{type(exc).__name__}: {exc}")
-        except OSError as exc:
-            problem(counts, "corrupt_archive", path, offset, str(exc))
+            envelope = json.loads(payload)["Envelope"]
+            images = list(_wat_images(envelope, offset))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            problem(counts, "bad_wat_json", path, offset, f"{type(exc).__name__}: {exc}")
+            continue
+        counts["wat_records"] += 1
+        yield from images
