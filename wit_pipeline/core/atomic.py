@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -81,15 +82,37 @@ def write_json_atomic(final: Path | str, obj: Any) -> None:
 
 
 def stale_temps(directory: Path) -> list[Path]:
-    """Temporary files under `directory` (recursively) that an interrupted writer left."""
+    """Temporary files and folders under `directory` that an interrupted writer left."""
     if not directory.is_dir():
         return []
-    return sorted(p for p in directory.rglob(f".*{TEMP_MARK}*") if p.is_file())
+    found = sorted(directory.rglob(f".*{TEMP_MARK}*"))
+    return [p for p in found if not any(parent in found for parent in p.parents)]
 
 
 def remove_stale_temps(directory: Path) -> list[Path]:
     """Delete what `stale_temps` finds; call only when no writer is running on `directory`."""
     removed = stale_temps(directory)
     for path in removed:
-        path.unlink(missing_ok=True)
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
     return removed
+
+
+@contextmanager
+def atomic_folder(final_dir: Path, stem: str) -> Iterator[Path]:
+    """Yield a temporary folder beside `final_dir`'s outputs; on success, move each file it
+    holds into `final_dir` (each rename atomic), then remove it; on failure, remove it."""
+    final_dir.mkdir(parents=True, exist_ok=True)
+    temp = temp_name_for(final_dir / stem)
+    temp.mkdir()
+    try:
+        yield temp
+        for path in sorted(temp.iterdir()):
+            os.replace(path, final_dir / path.name)
+        _fsync_dir(final_dir)
+        temp.rmdir()
+    except BaseException:
+        shutil.rmtree(temp, ignore_errors=True)
+        raise

@@ -77,8 +77,9 @@ def _has_parquet_magic(path: Path) -> bool:
         return head == b"PAR1" and handle.read(4) == b"PAR1"
 
 
-def _open_batches(path: Path, fmt: str) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open a file for streaming: its schema and an iterator of record batches."""
+def open_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """Open a parquet, CSV, TSV or JSONL file for streaming: its schema and record batches."""
+    fmt = input_format(path)
     if fmt == "parquet":
         parquet = pq.ParquetFile(path)
         return parquet.schema_arrow, parquet.iter_batches(batch_size=65536)
@@ -124,9 +125,15 @@ def _null_problem(name: str, column: str, count: int, rows: list[int]) -> str:
 
 
 def validate_file(
-    path: Path, schema: TableSchema, required: Iterable[str] | None = None
+    path: Path,
+    schema: TableSchema,
+    required: Iterable[str] | None = None,
+    check_nulls: bool = True,
 ) -> ValidationReport:
-    """Validate one file against `schema`; `required` overrides the contract's required columns."""
+    """Validate one file against `schema`; `required` overrides the contract's required columns.
+
+    With `check_nulls` off, nulls are left to the stage (which records such rows as failed).
+    """
     report = ValidationReport(path=path)
     name = str(path)
     if not path.exists():
@@ -146,7 +153,7 @@ def validate_file(
         report.problems.append(f"{name}: not a parquet file (no PAR1 magic bytes)")
         return report
     try:
-        file_schema, batches = _open_batches(path, fmt)
+        file_schema, batches = open_batches(path)
     except (pa.ArrowInvalid, OSError) as exc:
         reason = str(exc).splitlines()[0]
         report.problems.append(f"{name}: not a valid {_FORMAT_NAMES[fmt]} file ({reason})")
@@ -167,7 +174,7 @@ def validate_file(
             report.problems.append(
                 f"{name}: column {spec.name!r}: type {actual}, expected {spec.type}"
             )
-        elif not spec.nullable:
+        elif check_nulls and not spec.nullable:
             checked_nulls.append(spec.name)
 
     null_counts = dict.fromkeys(checked_nulls, 0)
@@ -201,7 +208,10 @@ def validate_file(
 
 
 def validate_input(
-    path: Path, schema: TableSchema, required: Iterable[str] | None = None
+    path: Path,
+    schema: TableSchema,
+    required: Iterable[str] | None = None,
+    check_nulls: bool = True,
 ) -> list[ValidationReport]:
     """Validate a file, or every supported file in a folder (a folder with none is a problem)."""
     files = input_files(path)
@@ -210,14 +220,17 @@ def validate_input(
         report.problems.append(f"{path}: folder holds no .parquet, .csv, .tsv or .jsonl files")
         return [report]
     required_list = list(required) if required is not None else None
-    return [validate_file(f, schema, required_list) for f in files]
+    return [validate_file(f, schema, required_list, check_nulls) for f in files]
 
 
 def require_valid(
-    path: Path, schema: TableSchema, required: Iterable[str] | None = None
+    path: Path,
+    schema: TableSchema,
+    required: Iterable[str] | None = None,
+    check_nulls: bool = True,
 ) -> list[ValidationReport]:
     """Validate and raise InputError carrying the first problem line (and how many more)."""
-    reports = validate_input(path, schema, required)
+    reports = validate_input(path, schema, required, check_nulls)
     problems = [p for r in reports for p in r.problems]
     if problems:
         extra = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""

@@ -11,16 +11,12 @@ from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
-from wit_pipeline import __version__
+from wit_pipeline.net.robots import USER_AGENT, RobotsCache
 from wit_pipeline.stages.scrape.archives import HTML_TYPES, Page, problem
 from wit_pipeline.stages.scrape.html import extract_links
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = f"wit-pipeline/{__version__} (+https://github.com/wit-pipeline/wit-pipeline)"
-ROBOTS_AGENT = "wit-pipeline"
 
 
 @dataclass(frozen=True)
@@ -64,32 +60,16 @@ def _fetch(url: str, options: CrawlOptions) -> tuple[int, str, bytes]:
         return exc.code, "", b""
 
 
-class _Robots:
-    """robots.txt per host, fetched once (a missing or broken one allows everything)."""
-
-    def __init__(self, options: CrawlOptions, pacer: HostPacer) -> None:
-        self.options, self.pacer = options, pacer
-        self._parsers: dict[str, RobotFileParser] = {}
-
-    def allowed(self, url: str) -> bool:
-        parts = urlsplit(url)
-        origin = f"{parts.scheme}://{parts.netloc}"
-        if origin not in self._parsers:
-            parser = RobotFileParser()
-            self.pacer.wait(parts.netloc)
-            try:
-                status, _, body = _fetch(origin + "/robots.txt", self.options)
-            except (OSError, ValueError):
-                status, body = 0, b""
-            parser.parse(body.decode("utf-8", "replace").splitlines() if status == 200 else [])
-            self._parsers[origin] = parser
-        return self._parsers[origin].can_fetch(ROBOTS_AGENT, url)
-
-
 def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
     """Breadth-first crawl from `seed`, yielding every HTML page fetched."""
     pacer = HostPacer(options.requests_per_second)
-    robots = _Robots(options, pacer)
+
+    def fetch_robots(url: str) -> tuple[int, bytes]:
+        pacer.wait(urlsplit(url).netloc)
+        status, _, body = _fetch(url, options)
+        return status, body
+
+    robots = RobotsCache(fetch_robots)
     seed_host = urlsplit(seed).netloc
     queue: deque[tuple[str, int]] = deque([(seed, 0)])
     seen = {seed}

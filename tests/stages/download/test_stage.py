@@ -1,0 +1,224 @@
+"""The download stage end to end against the local test web, every fault kind included."""
+
+import hashlib
+import io
+import json
+import tarfile
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import webdataset as wds
+from PIL import Image
+
+from tests.stages.download.conftest import EXPECTED_CODE, FAST, write_urls
+from wit_pipeline.cli import main
+from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.status import workspace_status
+from wit_pipeline.core.validate import validate_file
+from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.download import InputSpec, download
+
+
+def _samples(workspace):
+    return [
+        row
+        for f in sorted(workspace.raw_dir.glob("[0-9]*.parquet"))
+        for row in pq.read_table(f).to_pylist()
+    ]
+
+
+@pytest.fixture(scope="module")
+def downloaded(every_kind_urls):
+    path, truth = every_kind_urls
+    workspace = Workspace(path.parent / "w")
+    start = time.monotonic()
+    summary = download(workspace, InputSpec(path, samples_per_shard=32), FAST)
+    return workspace, truth, summary, time.monotonic() - start
+
+
+def test_every_fault_gets_its_error_code_and_every_row_appears_once(downloaded):
+    workspace, truth, summary, _ = downloaded
+    samples = _samples(workspace)
+    assert [s["url"] for s in samples] == [r["url"] for r in truth]
+    assert len({s["key"] for s in samples}) == len(truth)
+    for sample, row in zip(samples, truth, strict=True):
+        assert sample["error_code"] == EXPECTED_CODE[row["kind"]], (row["kind"], sample)
+        assert (sample["status"] == "success") == (EXPECTED_CODE[row["kind"]] is None)
+    assert summary.rows == len(truth)
+    assert summary.status["success"] == sum(1 for r in truth if EXPECTED_CODE[r["kind"]] is None)
+
+
+def test_run_ends_within_the_deadline_bound(downloaded):
+    # Fault endpoints would hold a naive client for minutes (drip, slow, huge bodies); with a 1 s
+    # deadline and one retry, each costs at most a few seconds, and they run concurrently.
+    assert downloaded[3] < 30
+
+
+def test_bomb_is_refused_from_its_header(downloaded):
+    workspace = downloaded[0]
+    bomb = next(s for s in _samples(workspace) if s["error_code"] == "too_many_pixels")
+    assert "40000x40000" in bomb["error_message"] and bomb["status"] == "failed_to_resize"
+
+
+def test_output_is_img2dataset_layout_read_by_webdataset(downloaded):
+    workspace = downloaded[0]
+    samples = {s["key"]: s for s in _samples(workspace)}
+    tars = sorted(workspace.raw_dir.glob("[0-9]*.tar"))
+    assert [t.stem for t in tars] == [
+        p.stem for p in sorted(workspace.raw_dir.glob("[0-9]*.parquet"))
+    ]
+    seen = []
+    for sample in wds.WebDataset([str(t) for t in tars], shardshuffle=False):
+        meta = json.loads(sample["json"])
+        key = sample["__key__"]
+        assert samples[key]["status"] == "success" and meta["url"] == samples[key]["url"]
+        assert sample["txt"].decode() == samples[key]["caption"]
+        image = Image.open(io.BytesIO(sample["jpg"]))
+        assert image.size == (256, 256) == (samples[key]["width"], samples[key]["height"])
+        seen.append(key)
+    assert sorted(seen) == sorted(k for k, s in samples.items() if s["status"] == "success")
+    for tar in tars:
+        with tarfile.open(tar) as archive:
+            names = archive.getnames()
+        assert all(n.split(".", 1)[1] in ("jpg", "txt", "json") for n in names)
+    for parquet in workspace.raw_dir.glob("[0-9]*.parquet"):
+        assert validate_file(parquet, load_schema("samples")).ok
+    stats = json.loads((workspace.raw_dir / "00000_stats.json").read_text())
+    assert (
+        stats["count"] == 32
+        and stats["successes"] + stats["failed_to_download"] + stats["failed_to_resize"] == 32
+    )
+
+
+def test_sha256_and_original_size_match_the_served_image(downloaded, testweb_web):
+    workspace, truth, _, _ = downloaded
+    by_url = {r["url"]: r for r in truth}
+
+    checked = 0
+    for sample in _samples(workspace):
+        row = by_url[sample["url"]]
+        if row["kind"] == "ok" and row["format"] != "gif":
+            assert (sample["original_width"], sample["original_height"]) == (
+                row["width"],
+                row["height"],
+            )
+            assert (
+                sample["sha256"]
+                == hashlib.sha256(testweb_web.image_bytes(row["image_id"])).hexdigest()
+            )
+            checked += 1
+    assert checked > 20
+
+
+def test_rerun_resumes_and_status_reads_complete(downloaded):
+    workspace, truth, _, _ = downloaded
+    again = download(
+        workspace, InputSpec(workspace.root.parent / "urls.parquet", samples_per_shard=32), FAST
+    )
+    assert again.shards_run == 0 and again.shards_skipped == again.shards
+    assert again.rows == len(truth)
+    raw = next(s for s in workspace_status(workspace) if s.stage == "raw")
+    assert (raw.state, raw.rows, raw.units_done) == ("complete", len(truth), again.shards)
+    assert Markers(workspace.raw_dir).stage_done()
+
+
+def test_bad_rows_fail_with_a_reason_never_crash(tmp_path, testweb):
+    good = f"{testweb.origin}/static/logo.png"
+
+    pq.write_table(
+        pa.table(
+            {
+                "url": [good, None, "", "ftp://x/y.jpg", "not a url", good],
+                "caption": ["logo", "a", "b", "c", "d", None],
+            }
+        ),
+        tmp_path / "u.parquet",
+    )
+    workspace = Workspace(tmp_path / "w")
+    download(workspace, InputSpec(tmp_path / "u.parquet"), FAST)
+    codes = [s["error_code"] for s in _samples(workspace)]
+    assert codes == [
+        None,
+        "invalid_url",
+        "invalid_url",
+        "invalid_url",
+        "invalid_url",
+        "missing_caption",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "{path}: empty file (0 bytes)"),
+        (b"url,caption\n", "{path}: not a parquet file (no PAR1 magic bytes)"),
+    ],
+)
+def test_bad_input_file_exit_2_and_nothing_written(tmp_path, capsys, content, message):
+    path = tmp_path / "urls.parquet"
+    path.write_bytes(content)
+    assert main(["--workdir", str(tmp_path / "w"), "download", str(path)]) == 2
+    assert capsys.readouterr().err == f"wit-pipeline: error: {message.format(path=path)}\n"
+    assert not (tmp_path / "w").exists()
+
+
+def test_missing_url_column_names_it(tmp_path, capsys):
+    path = tmp_path / "urls.csv"
+    path.write_text("link,caption\nhttp://x/a.jpg,a b\n")
+    assert main(["--workdir", str(tmp_path / "w"), "download", str(path), "--url-col", "src"]) == 2
+    assert capsys.readouterr().err == (
+        f"wit-pipeline: error: {path}: column 'src' is missing (columns: link, caption)\n"
+    )
+    assert not (tmp_path / "w").exists()
+
+
+def test_another_input_into_the_same_raw_needs_overwrite(tmp_path, testweb, capsys):
+    rows = [{"url": f"{testweb.origin}/static/logo.png", "true_caption": "a logo"}]
+    first = write_urls(tmp_path / "a.parquet", rows)
+    second = write_urls(tmp_path / "b.parquet", rows * 2)
+    workdir = str(tmp_path / "w")
+    common = ["--allow-private-networks", "--processes", "1", "-q"]
+    assert main(["--workdir", workdir, "download", str(first), *common]) == 0
+    assert main(["--workdir", workdir, "download", str(second), *common]) == 2
+    assert "use --overwrite to start over" in capsys.readouterr().err
+    assert main(["--workdir", workdir, "download", str(second), "--overwrite", *common]) == 0
+    assert len(_samples(Workspace(tmp_path / "w"))) == 2
+
+
+def test_private_addresses_are_refused_by_default(tmp_path, testweb):
+    rows = [{"url": f"{testweb.origin}/static/logo.png", "true_caption": "a logo"}]
+    path = write_urls(tmp_path / "a.parquet", rows)
+    workspace = Workspace(tmp_path / "w")
+    assert (
+        main(["--workdir", str(workspace.root), "download", str(path), "--processes", "1", "-q"])
+        == 0
+    )
+    (sample,) = _samples(workspace)
+    assert sample["error_code"] == "ssrf_blocked" and "127.0.0.1" in sample["error_message"]
+
+
+def test_pairs_of_the_workspace_are_the_default_input(tmp_path, testweb):
+    workspace = Workspace(tmp_path / "w").create()
+    write_urls(
+        workspace.pairs_dir / "part-00000.parquet",
+        [{"url": f"{testweb.origin}/static/logo.png", "true_caption": "the logo"}],
+    )
+    assert (
+        main(
+            [
+                "--workdir",
+                str(workspace.root),
+                "download",
+                "--allow-private-networks",
+                "--processes",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
+    (sample,) = _samples(workspace)
+    assert sample["status"] == "success" and sample["caption"] == "the logo"

@@ -1,0 +1,280 @@
+"""The downloader's own HTTP fetch: it cannot hang and cannot be pointed inwards.
+
+Every attempt has one overall deadline (connect, headers and body together, so a server that
+drips bytes is cut off), the body is capped (Content-Length checked first, then while reading),
+redirects are limited and re-checked by the address guard, each host has a concurrency cap,
+429/503 answers are retried after their Retry-After (bounded), other transient failures after a
+bounded exponential backoff, and X-Robots-Tag and robots.txt are honoured.
+"""
+
+from __future__ import annotations
+
+import http.client
+import random
+import socket
+import ssl
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+from wit_pipeline.net.guard import BlockedAddress, resolve
+from wit_pipeline.net.robots import ROBOTS_TOKEN, USER_AGENT, RobotsCache
+
+REDIRECTS = (301, 302, 303, 307, 308)
+TRANSIENT_CODES = frozenset(
+    {
+        "timeout",
+        "connection_error",
+        "dns_error",
+        "http_429",
+        "http_500",
+        "http_502",
+        "http_503",
+        "http_504",
+        "truncated",
+    }
+)
+DISALLOWED_ROBOTS_DIRECTIVES = ("noai", "noimageai", "noindex", "noimageindex")
+_CHUNK = 65536
+
+
+@dataclass(frozen=True)
+class FetchOptions:
+    """Limits of every request."""
+
+    timeout: float = 10.0
+    retries: int = 2
+    max_bytes: int = 25_000_000
+    max_redirects: int = 5
+    max_per_host: int = 16
+    max_retry_after: float = 30.0
+    backoff: float = 0.5
+    respect_robots: bool = True
+    respect_x_robots_tag: bool = True
+    allow_private_networks: bool = False
+    user_agent: str = USER_AGENT
+
+
+@dataclass
+class FetchResult:
+    """The body of a successful fetch, or a stable error code and a message."""
+
+    url: str
+    body: bytes | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    status: int | None = None
+    content_type: str = ""
+    attempts: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.body is not None
+
+
+class _Failure(Exception):
+    """One attempt failed: a stable code, a message, and a Retry-After in seconds if given."""
+
+    def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.code, self.retry_after = code, retry_after
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """HTTP to an address checked by the guard, whatever DNS says at connect time."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+
+class _PinnedHTTPSConnection(_PinnedHTTPConnection):
+    """HTTPS to a checked address, with certificate checks against the host name."""
+
+    _context = ssl.create_default_context()
+
+    def connect(self) -> None:
+        super().connect()
+        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def x_robots_forbids(values: list[str], token: str = ROBOTS_TOKEN) -> str | None:
+    """The disallowed directive in X-Robots-Tag headers that applies to us, or None.
+
+    A header is either `directive, directive` for every agent, or `agent: directive, ...`.
+    """
+    for value in values:
+        scope, colon, rest = value.partition(":")
+        agent = scope.strip().lower()
+        if colon and "," not in scope and agent not in DISALLOWED_ROBOTS_DIRECTIVES:
+            if agent not in (token, "*"):
+                continue
+            value = rest
+        for directive in value.split(","):
+            if directive.strip().lower() in DISALLOWED_ROBOTS_DIRECTIVES:
+                return directive.strip().lower()
+    return None
+
+
+class Fetcher:
+    """Fetches image URLs for one worker process; share it between that process's threads."""
+
+    def __init__(self, options: FetchOptions) -> None:
+        self.options = options
+        self._host_slots: dict[str, threading.BoundedSemaphore] = defaultdict(
+            lambda: threading.BoundedSemaphore(options.max_per_host)
+        )
+        self._slots_lock = threading.Lock()
+        self.robots = RobotsCache(self._fetch_robots_txt)
+
+    def _slot(self, host: str) -> threading.BoundedSemaphore:
+        with self._slots_lock:
+            return self._host_slots[host]
+
+    def fetch(self, url: str) -> FetchResult:
+        """GET `url` with retries; never raises for anything the network or server does."""
+        result = FetchResult(url=url)
+        for attempt in range(self.options.retries + 1):
+            result.attempts = attempt + 1
+            try:
+                status, content_type, body = self._follow(url)
+            except _Failure as failure:
+                result.error_code, result.error_message = failure.code, str(failure)
+                if failure.code not in TRANSIENT_CODES or attempt == self.options.retries:
+                    return result
+                wait = failure.retry_after
+                if wait is None:
+                    wait = self.options.backoff * (2**attempt) * (0.5 + random.random())
+                elif wait > self.options.max_retry_after:
+                    result.error_message += f" (Retry-After {wait:g} s is over the limit)"
+                    return result
+                time.sleep(wait)
+                continue
+            result.body, result.status, result.content_type = body, status, content_type
+            result.error_code = result.error_message = None
+            return result
+        return result
+
+    def _follow(self, url: str) -> tuple[int, str, bytes]:
+        """One attempt: follow redirects up to the limit, checking every hop."""
+        for _ in range(self.options.max_redirects + 1):
+            outcome = self._request(url)
+            if isinstance(outcome, str):
+                url = outcome
+                continue
+            return outcome
+        raise _Failure("too_many_redirects", f"more than {self.options.max_redirects} redirects")
+
+    def _request(self, url: str, robots_check: bool = True) -> tuple[int, str, bytes] | str:
+        """One HTTP exchange: the (status, type, body) of a 200, or the next URL of a redirect."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _Failure("invalid_url", f"not an http(s) URL: {url[:200]!r}")
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise _Failure("invalid_url", str(exc)) from exc
+        if robots_check and self.options.respect_robots and not self.robots.allowed(url):
+            raise _Failure("robots", "disallowed by robots.txt")
+        try:
+            address = resolve(parts.hostname, port, self.options.allow_private_networks)
+        except BlockedAddress as exc:
+            raise _Failure("ssrf_blocked", str(exc)) from exc
+        except (socket.gaierror, UnicodeError) as exc:
+            raise _Failure("dns_error", f"{parts.hostname}: {exc}") from exc
+        connection_class = (
+            _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
+        )
+        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        with self._slot(parts.netloc):
+            deadline = time.monotonic() + self.options.timeout
+            connection = connection_class(parts.hostname, port, address, self.options.timeout)
+            try:
+                return self._exchange(connection, url, path, deadline)
+            except TimeoutError as exc:
+                raise _Failure(
+                    "timeout", f"no complete answer within {self.options.timeout:g} s"
+                ) from exc
+            except http.client.IncompleteRead as exc:
+                raise _Failure("truncated", f"body ended early ({len(exc.partial)} bytes)") from exc
+            except ssl.SSLError as exc:
+                raise _Failure("tls_error", str(exc)) from exc
+            except (ConnectionError, http.client.HTTPException, OSError) as exc:
+                raise _Failure("connection_error", f"{type(exc).__name__}: {exc}") from exc
+            finally:
+                connection.close()
+
+    def _exchange(
+        self, connection: http.client.HTTPConnection, url: str, path: str, deadline: float
+    ) -> tuple[int, str, bytes] | str:
+        headers = {
+            "User-Agent": self.options.user_agent,
+            "Accept": "image/*,*/*;q=0.5",
+            "Accept-Encoding": "identity",
+        }
+        connection.request("GET", path, headers=headers)
+        self._tighten(connection, deadline)
+        response = connection.getresponse()
+        status = response.status
+        if status in REDIRECTS:
+            location = response.getheader("Location")
+            if not location:
+                raise _Failure(f"http_{status}", "redirect without Location")
+            return urljoin(url, location)
+        if status != 200:
+            retry_after = _retry_after(response.getheader("Retry-After"))
+            raise _Failure(f"http_{status}", f"HTTP {status} {response.reason}", retry_after)
+        if self.options.respect_x_robots_tag:
+            directive = x_robots_forbids(response.headers.get_all("X-Robots-Tag") or [])
+            if directive:
+                raise _Failure("x_robots_tag", f"X-Robots-Tag: {directive}")
+        length = response.getheader("Content-Length")
+        if length and length.isdigit() and int(length) > self.options.max_bytes:
+            raise _Failure("too_large", f"Content-Length {length} over {self.options.max_bytes}")
+        chunks, size = [], 0
+        while True:
+            self._tighten(connection, deadline)
+            chunk = response.read1(_CHUNK)
+            if not chunk:
+                break
+            size += len(chunk)
+            if size > self.options.max_bytes:
+                raise _Failure("too_large", f"body over {self.options.max_bytes} bytes")
+            chunks.append(chunk)
+        if length and length.isdigit() and size < int(length):
+            raise _Failure("truncated", f"body ended at {size} of {length} bytes")
+        return status, response.getheader("Content-Type") or "", b"".join(chunks)
+
+    @staticmethod
+    def _tighten(connection: http.client.HTTPConnection, deadline: float) -> None:
+        """Shrink the socket timeout to what is left of the deadline (TimeoutError when none)."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("deadline passed")
+        if connection.sock is not None:
+            connection.sock.settimeout(left)
+
+    def _fetch_robots_txt(self, url: str) -> tuple[int, bytes]:
+        try:
+            outcome = self._request(url, robots_check=False)
+        except _Failure as failure:
+            status = int(failure.code[5:]) if failure.code.startswith("http_") else 0
+            return status, b""
+        if isinstance(outcome, str):
+            return 0, b""
+        return outcome[0], outcome[2]

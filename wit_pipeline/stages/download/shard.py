@@ -1,0 +1,225 @@
+"""Download one shard of input rows into img2dataset's layout: NNNNN.tar + .parquet + _stats.json.
+
+The fetch is ours (fetch.py); resizing and writing are img2dataset's own Resizer and
+WebDatasetSampleWriter, so the output is byte-for-byte the format its users' tools read. Rows
+are fetched and resized on a thread pool with a bounded window of work in flight, and written
+in input order, so keys and rows line up with the input however the fetches finish.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import time
+from collections import Counter, deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.feather as feather
+
+from wit_pipeline import __version__
+from wit_pipeline.core.atomic import atomic_folder
+from wit_pipeline.stages.download.fetch import Fetcher, FetchOptions
+from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
+
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+SUCCESS, FAILED_DOWNLOAD, FAILED_RESIZE = "success", "failed_to_download", "failed_to_resize"
+RESIZER_ERRORS = {
+    "image too small": "too_small",
+    "aspect ratio too large": "bad_aspect_ratio",
+    "image area too large": "too_many_pixels",
+    "Image decoding error": "decode_error",
+}
+KEY_COLUMNS = [
+    ("key", pa.string()),
+    ("status", pa.string()),
+    ("error_message", pa.string()),
+    ("width", pa.int32()),
+    ("height", pa.int32()),
+    ("original_width", pa.int32()),
+    ("original_height", pa.int32()),
+    ("sha256", pa.string()),
+    ("error_code", pa.string()),
+]
+
+
+@dataclass(frozen=True)
+class ResizeOptions:
+    """img2dataset's resizing settings, same names and defaults."""
+
+    image_size: int = 256
+    resize_mode: str = "border"
+    resize_only_if_bigger: bool = False
+    encode_format: str = "jpg"
+    encode_quality: int = 95
+    min_image_size: int = 0
+    max_aspect_ratio: float = float("inf")
+    max_pixels: int = 100_000_000
+
+
+@dataclass(frozen=True)
+class ShardJob:
+    """The picklable argument of one shard's download."""
+
+    shard_id: int
+    input_path: str
+    raw_dir: str
+    key_digits: int
+    fetch: FetchOptions = field(default_factory=FetchOptions)
+    resize: ResizeOptions = field(default_factory=ResizeOptions)
+    threads: int = 64
+
+
+@dataclass
+class Outcome:
+    """What became of one input row."""
+
+    status: str
+    error_code: str | None = None
+    error_message: str | None = None
+    image: bytes | None = None
+    width: int | None = None
+    height: int | None = None
+    original_width: int | None = None
+    original_height: int | None = None
+    sha256: str | None = None
+
+
+def _make_resizer(options: ResizeOptions):
+    from img2dataset.resizer import Resizer
+
+    return Resizer(
+        image_size=options.image_size,
+        resize_mode=options.resize_mode,
+        resize_only_if_bigger=options.resize_only_if_bigger,
+        encode_format=options.encode_format,
+        encode_quality=options.encode_quality,
+        min_image_size=options.min_image_size,
+        max_aspect_ratio=options.max_aspect_ratio,
+    )
+
+
+def fetch_row(url: str | None, caption_missing: bool, fetcher: Fetcher, max_pixels: int) -> Outcome:
+    """Fetch and check one URL (on a worker thread); failures become Outcomes, never raise."""
+    if url is None or not url.strip():
+        return Outcome(FAILED_DOWNLOAD, "invalid_url", "empty or missing URL")
+    if caption_missing:
+        return Outcome(FAILED_DOWNLOAD, "missing_caption", "the caption column is empty here")
+    fetched = fetcher.fetch(url.strip())
+    if not fetched.ok:
+        return Outcome(FAILED_DOWNLOAD, fetched.error_code, fetched.error_message)
+    body = fetched.body or b""
+    try:
+        _, _, fmt = inspect_image(body, fetched.content_type, max_pixels)
+    except ImageRejected as rejected:
+        return Outcome(FAILED_RESIZE, rejected.code, str(rejected))
+    sha256 = hashlib.sha256(body).hexdigest()
+    return Outcome(SUCCESS, image=gif_as_png(body) if fmt == "gif" else body, sha256=sha256)
+
+
+def resize_outcome(outcome: Outcome, resizer: Any) -> Outcome:
+    """Resize a fetched image with img2dataset's Resizer (on one thread: it redirects the
+    process's stdout and stderr while it works, which is not safe to do from two threads)."""
+    if outcome.status != SUCCESS or outcome.image is None:
+        return outcome
+    image, width, height, original_width, original_height, error = resizer(
+        io.BytesIO(outcome.image)
+    )
+    if error is not None:
+        return Outcome(FAILED_RESIZE, RESIZER_ERRORS.get(error, "resize_error"), error)
+    return Outcome(
+        SUCCESS,
+        image=image,
+        width=width,
+        height=height,
+        original_width=original_width,
+        original_height=original_height,
+        sha256=outcome.sha256,
+    )
+
+
+def samples_schema(input_schema: pa.Schema) -> pa.Schema:
+    """The raw parquet's schema: input columns first, then img2dataset's and ours."""
+    return pa.schema([*input_schema, *[pa.field(n, t) for n, t in KEY_COLUMNS]])
+
+
+def download_shard(job: ShardJob) -> dict[str, Any]:
+    """Download one shard into raw/ (files appear only when the shard is complete)."""
+    from img2dataset.writer import WebDatasetSampleWriter
+
+    start = time.time()
+    table = feather.read_table(job.input_path)
+    rows = table.to_pylist()
+    has_caption = "caption" in table.schema.names
+    schema = samples_schema(table.schema)
+    fetcher = Fetcher(job.fetch)
+    resizer = _make_resizer(job.resize)
+    counts: Counter = Counter()
+    codes: Counter = Counter()
+    messages: Counter = Counter()
+    stem = f"{job.shard_id:05d}"
+    with atomic_folder(Path(job.raw_dir), stem) as temp:
+        writer = WebDatasetSampleWriter(
+            job.shard_id, str(temp), True, 5, schema, job.resize.encode_format
+        )
+        window: deque[tuple[int, dict, Future]] = deque()
+        with ThreadPoolExecutor(max_workers=job.threads) as pool:
+
+            def drain(until: int) -> None:
+                while len(window) > until:
+                    index, row, future = window.popleft()
+                    outcome = resize_outcome(future.result(), resizer)
+                    key = f"{job.shard_id:05d}{index:0{job.key_digits}d}"
+                    meta = {
+                        **row,
+                        "key": key,
+                        "status": outcome.status,
+                        "error_message": outcome.error_message,
+                        "width": outcome.width,
+                        "height": outcome.height,
+                        "original_width": outcome.original_width,
+                        "original_height": outcome.original_height,
+                        "sha256": outcome.sha256,
+                        "error_code": outcome.error_code,
+                    }
+                    writer.write(outcome.image, key, row.get("caption"), meta)
+                    counts[outcome.status] += 1
+                    if outcome.error_code:
+                        codes[outcome.error_code] += 1
+                        messages[outcome.error_message or outcome.error_code] += 1
+
+            for index, row in enumerate(rows):
+                caption_missing = has_caption and row.get("caption") is None
+                future = pool.submit(
+                    fetch_row, row.get("url"), caption_missing, fetcher, job.resize.max_pixels
+                )
+                window.append((index, row, future))
+                drain(until=2 * job.threads)
+            drain(until=0)
+        writer.close()
+        end = time.time()
+        stats = {
+            "count": len(rows),
+            "successes": counts[SUCCESS],
+            "failed_to_download": counts[FAILED_DOWNLOAD],
+            "failed_to_resize": counts[FAILED_RESIZE],
+            "duration": end - start,
+            "start_time": start,
+            "end_time": end,
+            "status_dict": dict(messages.most_common(1000)),
+            "error_codes": dict(codes.most_common()),
+            "wit_pipeline_version": __version__,
+        }
+        (temp / f"{stem}_stats.json").write_text(json.dumps(stats, indent=4, sort_keys=True))
+    return {
+        "count": len(rows),
+        "status": dict(counts),
+        "error_codes": dict(codes),
+        "duration": end - start,
+    }
