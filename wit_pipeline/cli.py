@@ -199,6 +199,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         processes=args.processes,
         threads=args.threads,
         overwrite=args.overwrite,
+        retry_failed=args.retry_failed,
         progress=not args.quiet,
     )
     summary = download(workspace, spec, options)
@@ -538,6 +539,12 @@ def _add_download_parser(sub: argparse._SubParsersAction) -> None:
         "--overwrite",
         action="store_true",
         help="delete raw/ first (needed to download another input there)",
+    )
+    dl.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="fetch again only rows that failed for a transient reason (timeouts, 5xx, 429, "
+        "connection errors) and rewrite their shards",
     )
 
 

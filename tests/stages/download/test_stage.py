@@ -5,6 +5,7 @@ import io
 import json
 import tarfile
 import time
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -222,3 +223,50 @@ def test_pairs_of_the_workspace_are_the_default_input(tmp_path, testweb):
     )
     (sample,) = _samples(workspace)
     assert sample["status"] == "success" and sample["caption"] == "the logo"
+
+
+def test_retry_failed_refetches_only_transient_failures(tmp_path, testweb, testweb_truth):
+    kinds = ("ok", "slow_first_byte", "not_found", "connection_reset")
+    rows = [next(r for r in testweb_truth if r["kind"] == kind) for kind in kinds]
+    path = write_urls(tmp_path / "u.parquet", rows)
+    workspace = Workspace(tmp_path / "w")
+    download(workspace, InputSpec(path), FAST)
+    before = _samples(workspace)
+    assert [s["error_code"] for s in before] == [None, "timeout", "http_404", "connection_error"]
+    tar = workspace.raw_dir / "00000.tar"
+    with tarfile.open(tar) as archive:
+        first_image = archive.extractfile(f"{before[0]['key']}.jpg").read()
+
+    patient = replace(FAST, retry_failed=True, fetch=replace(FAST.fetch, timeout=5.0, retries=0))
+    summary = download(workspace, InputSpec(path), patient)
+    after = _samples(workspace)
+    assert summary.retried == 2
+    assert [s["error_code"] for s in after] == [None, None, "http_404", "connection_error"]
+    assert [s["key"] for s in after] == [s["key"] for s in before]
+    with tarfile.open(tar) as archive:
+        assert archive.extractfile(f"{before[0]['key']}.jpg").read() == first_image
+        assert f"{after[1]['key']}.jpg" in archive.getnames()
+    stats = json.loads((workspace.raw_dir / "00000_stats.json").read_text())
+    assert (stats["successes"], stats["failed_to_download"]) == (2, 2)
+    assert not (workspace.raw_dir / ".retry").exists()
+
+
+def test_retry_failed_needs_a_finished_download(tmp_path, testweb, testweb_truth, capsys):
+    path = write_urls(tmp_path / "u.parquet", testweb_truth[:2])
+    assert (
+        main(
+            [
+                "--workdir",
+                str(tmp_path / "w"),
+                "download",
+                str(path),
+                "--retry-failed",
+                "--processes",
+                "1",
+            ]
+        )
+        == 2
+    )
+    assert "is not downloaded yet; run download without --retry-failed first" in (
+        capsys.readouterr().err
+    )

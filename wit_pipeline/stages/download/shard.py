@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import tarfile
 import time
 from collections import Counter, deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,10 +22,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.feather as feather
+import pyarrow.parquet as pq
 
 from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
-from wit_pipeline.stages.download.fetch import Fetcher, FetchOptions
+from wit_pipeline.stages.download.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
 from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -74,6 +76,7 @@ class ShardJob:
     fetch: FetchOptions = field(default_factory=FetchOptions)
     resize: ResizeOptions = field(default_factory=ResizeOptions)
     threads: int = 64
+    retry_failed: bool = False
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Outcome:
     original_width: int | None = None
     original_height: int | None = None
     sha256: str | None = None
+    resized: bool = False
 
 
 def _make_resizer(options: ResizeOptions):
@@ -126,7 +130,7 @@ def fetch_row(url: str | None, caption_missing: bool, fetcher: Fetcher, max_pixe
 def resize_outcome(outcome: Outcome, resizer: Any) -> Outcome:
     """Resize a fetched image with img2dataset's Resizer (on one thread: it redirects the
     process's stdout and stderr while it works, which is not safe to do from two threads)."""
-    if outcome.status != SUCCESS or outcome.image is None:
+    if outcome.status != SUCCESS or outcome.image is None or outcome.resized:
         return outcome
     image, width, height, original_width, original_height, error = resizer(
         io.BytesIO(outcome.image)
@@ -149,15 +153,61 @@ def samples_schema(input_schema: pa.Schema) -> pa.Schema:
     return pa.schema([*input_schema, *[pa.field(n, t) for n, t in KEY_COLUMNS]])
 
 
+def _done(outcome: Outcome) -> Future:
+    future: Future = Future()
+    future.set_result(outcome)
+    return future
+
+
+def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
+    """For --retry-failed: the shard's input rows, and the outcomes to keep (all but the rows
+    that failed for a transient reason), successes with their stored image bytes."""
+    stem = Path(job.raw_dir) / f"{job.shard_id:05d}"
+    table = pq.read_table(stem.with_suffix(".parquet"))
+    ext = job.resize.encode_format
+    images: dict[str, bytes] = {}
+    with tarfile.open(stem.with_suffix(".tar")) as archive:
+        for member in archive:
+            key, _, suffix = member.name.partition(".")
+            if suffix == ext:
+                images[key] = archive.extractfile(member).read()
+    keep: dict[int, Outcome] = {}
+    for index, record in enumerate(table.to_pylist()):
+        if record["error_code"] in TRANSIENT_CODES:
+            continue
+        keep[index] = Outcome(
+            status=record["status"],
+            error_code=record["error_code"],
+            error_message=record["error_message"],
+            image=images.get(record["key"]),
+            width=record["width"],
+            height=record["height"],
+            original_width=record["original_width"],
+            original_height=record["original_height"],
+            sha256=record["sha256"],
+            resized=True,
+        )
+    inputs = table.drop_columns([name for name, _ in KEY_COLUMNS])
+    return inputs, keep
+
+
 def download_shard(job: ShardJob) -> dict[str, Any]:
-    """Download one shard into raw/ (files appear only when the shard is complete)."""
+    """Download one shard into raw/ (files appear only when the shard is complete).
+
+    With `job.retry_failed`, rewrite an existing shard, fetching again only the rows that
+    failed for a transient reason (timeouts, 5xx, 429, connection errors).
+    """
     from img2dataset.writer import WebDatasetSampleWriter
 
     start = time.time()
-    table = feather.read_table(job.input_path)
+    if job.retry_failed:
+        table, keep = _earlier_outcomes(job)
+        if len(keep) == table.num_rows:
+            return {"count": table.num_rows, "retried": 0}
+    else:
+        table, keep = feather.read_table(job.input_path), {}
     rows = table.to_pylist()
     has_caption = "caption" in table.schema.names
-    schema = samples_schema(table.schema)
     fetcher = Fetcher(job.fetch)
     resizer = _make_resizer(job.resize)
     counts: Counter = Counter()
@@ -166,7 +216,12 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     stem = f"{job.shard_id:05d}"
     with atomic_folder(Path(job.raw_dir), stem) as temp:
         writer = WebDatasetSampleWriter(
-            job.shard_id, str(temp), True, 5, schema, job.resize.encode_format
+            job.shard_id,
+            str(temp),
+            True,
+            5,
+            samples_schema(table.schema),
+            job.resize.encode_format,
         )
         window: deque[tuple[int, dict, Future]] = deque()
         with ThreadPoolExecutor(max_workers=job.threads) as pool:
@@ -195,10 +250,17 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
                         messages[outcome.error_message or outcome.error_code] += 1
 
             for index, row in enumerate(rows):
-                caption_missing = has_caption and row.get("caption") is None
-                future = pool.submit(
-                    fetch_row, row.get("url"), caption_missing, fetcher, job.resize.max_pixels
-                )
+                if index in keep:
+                    future = _done(keep[index])
+                else:
+                    caption_missing = has_caption and row.get("caption") is None
+                    future = pool.submit(
+                        fetch_row,
+                        row.get("url"),
+                        caption_missing,
+                        fetcher,
+                        job.resize.max_pixels,
+                    )
                 window.append((index, row, future))
                 drain(until=2 * job.threads)
             drain(until=0)
@@ -222,4 +284,5 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
         "status": dict(counts),
         "error_codes": dict(codes),
         "duration": end - start,
+        "retried": len(rows) - len(keep) if job.retry_failed else 0,
     }

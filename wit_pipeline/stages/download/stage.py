@@ -6,11 +6,14 @@ completion marker, so a killed run resumes with every input row appearing exactl
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
@@ -28,6 +31,7 @@ class DownloadOptions:
     processes: int = 1
     threads: int = 64
     overwrite: bool = False
+    retry_failed: bool = False
     progress: bool = True
 
 
@@ -42,6 +46,7 @@ class DownloadSummary:
     status: dict[str, int] = field(default_factory=dict)
     error_codes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    retried: int = 0
 
     def line(self) -> str:
         """One summary line for people."""
@@ -55,11 +60,33 @@ class DownloadSummary:
             f"{self.status.get('failed_to_download', 0):,} failed to download, "
             f"{self.status.get('failed_to_resize', 0):,} failed to resize; top errors: {top}; "
             f"{self.seconds:.1f} s ({speed:,.0f} images/s)"
+            + (f"; retried {self.retried:,} rows" if self.retried else "")
         )
 
 
+RETRY_MARKERS = ".retry"
+
+
+def _shard_stats(raw_dir: Path, shards: int) -> tuple[int, Counter, Counter]:
+    """Rows, statuses and error codes summed over the shards' `_stats.json` files."""
+    rows, status, codes = 0, Counter(), Counter()
+    for shard in range(shards):
+        path = raw_dir / f"{shard:05d}_stats.json"
+        if path.is_file():
+            stats = json.loads(path.read_text())
+            rows += stats["count"]
+            status.update({k: stats[k] for k in ("failed_to_download", "failed_to_resize")})
+            status["success"] += stats["successes"]
+            codes.update(stats.get("error_codes", {}))
+    return rows, +status, codes
+
+
 def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) -> DownloadSummary:
-    """Download every row of the input into the workspace's raw/ folder; resumes by shard."""
+    """Download every row of the input into the workspace's raw/ folder; resumes by shard.
+
+    With `options.retry_failed`, fetch again only the rows of finished shards that failed for
+    a transient reason, rewriting each such shard atomically.
+    """
     start = time.monotonic()
     raw_dir = workspace.raw_dir
     fingerprint = check_input(spec)
@@ -67,45 +94,52 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
         shutil.rmtree(raw_dir)
     shard_inputs = plan_shards(spec, raw_dir, fingerprint)
     digits = key_digits(spec.samples_per_shard)
-    units = [
-        Unit(
-            f"{i:05d}",
-            ShardJob(
-                shard_id=i,
-                input_path=str(path),
-                raw_dir=str(raw_dir),
-                key_digits=digits,
-                fetch=options.fetch,
-                resize=options.resize,
-                threads=options.threads,
-            ),
+    markers = Markers(raw_dir)
+    jobs = [
+        ShardJob(
+            shard_id=i,
+            input_path=str(path),
+            raw_dir=str(raw_dir),
+            key_digits=digits,
+            fetch=options.fetch,
+            resize=options.resize,
+            threads=options.threads,
+            retry_failed=options.retry_failed,
         )
         for i, path in enumerate(shard_inputs)
     ]
-    markers = Markers(raw_dir)
+    if options.retry_failed:
+        unfinished = [
+            f"{job.shard_id:05d}" for job in jobs if not markers.is_done(f"{job.shard_id:05d}")
+        ]
+        if unfinished:
+            raise InputError(
+                f"{raw_dir}: shard {unfinished[0]} is not downloaded yet; "
+                "run download without --retry-failed first"
+            )
+        marker_dir = raw_dir / RETRY_MARKERS
+    else:
+        marker_dir = raw_dir
     result = run_units(
-        raw_dir,
-        units,
+        marker_dir,
+        [Unit(f"{job.shard_id:05d}", job) for job in jobs],
         download_shard,
         processes=options.processes,
         desc="download",
         progress=options.progress,
     )
-    status: Counter = Counter()
-    codes: Counter = Counter()
-    rows = 0
-    for info in result.infos.values():
-        rows += info.get("count", 0)
-        status.update(info.get("status", {}))
-        codes.update(info.get("error_codes", {}))
+    if options.retry_failed:
+        shutil.rmtree(marker_dir)
+    rows, status, codes = _shard_stats(raw_dir, len(jobs))
     summary = DownloadSummary(
-        shards=len(units),
-        shards_run=len(units) - len(result.skipped),
+        shards=len(jobs),
+        shards_run=len(jobs) - len(result.skipped),
         shards_skipped=len(result.skipped),
         rows=rows,
         status=dict(status),
         error_codes=dict(codes.most_common()),
         seconds=time.monotonic() - start,
+        retried=sum(info.get("retried", 0) for info in result.infos.values()),
     )
     markers.mark_stage_done(
         {"rows": rows, "status": summary.status, "error_codes": summary.error_codes}
