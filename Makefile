@@ -19,14 +19,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --progress-bar off -e '.[all]'
 	@touch $@
 
-# Until the `demo` command exists: serve and check the test web over HTTP, then build it as
-# files and scrape it into a workspace (the furthest end-to-end path so far).
-DEMO_DIR ?= wit-data
+# Until the `demo` command exists: serve the test web on loopback, check it over HTTP, crawl it
+# (scrape) and download its images (the furthest end-to-end path so far), then show the status.
+DEMO_DIR ?= wit-data/demo
 demo: install
-	$(BIN)/wit-pipeline testweb serve --pages 8 --duration 1 --check
-	rm -rf $(DEMO_DIR)/testweb-site
-	$(BIN)/wit-pipeline testweb build $(DEMO_DIR)/testweb-site --pages 8 --base-url http://127.0.0.1:8000
-	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) scrape $(DEMO_DIR)/testweb-site --base-url http://127.0.0.1:8000/
+	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
+	@$(BIN)/wit-pipeline testweb serve --pages 12 --duration 600 -q > $(DEMO_DIR)/testweb.url & \
+	server=$$!; trap "kill $$server 2>/dev/null" EXIT; \
+	for _ in $$(seq 100); do [ -s $(DEMO_DIR)/testweb.url ] && break; sleep 0.1; done; \
+	url=$$(head -n1 $(DEMO_DIR)/testweb.url); echo "test web at $$url"; \
+	set -e; \
+	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) scrape $${url}index.html --rate 100 --max-depth 3; \
+	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) download --allow-private-networks --timeout 3 \
+		--samples-per-shard 50; \
 	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) status
 
 test: install lint
