@@ -18,6 +18,7 @@ from typing import NoReturn
 
 from wit_pipeline import __version__
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.executor import Engine
 from wit_pipeline.core.logs import configure_logging, verbosity_level
 from wit_pipeline.core.schemas import TABLES, load_schema
 from wit_pipeline.core.status import format_status, status_as_dicts, workspace_status
@@ -201,6 +202,7 @@ def cmd_download(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         retry_failed=args.retry_failed,
         progress=not args.quiet,
+        engine=Engine("ray" if args.distributor == "ray" else "local", args.ray_address),
     )
     summary = download(workspace, spec, options)
     if not args.quiet:
@@ -459,9 +461,15 @@ def _add_download_parser(sub: argparse._SubParsersAction) -> None:
     )
     dl.add_argument(
         "--distributor",
-        choices=["multiprocessing"],
+        choices=["multiprocessing", "ray"],
         default="multiprocessing",
-        help="how shards are spread (Ray arrives with the engines work)",
+        help="how shards are spread: a local process pool, or Ray tasks (default: multiprocessing)",
+    )
+    dl.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        help="with --distributor ray: a cluster to join ('auto' for a running one; default: "
+        "start a local Ray for this run)",
     )
     size = dl.add_argument_group("resizing (img2dataset's Resizer)")
     size.add_argument("--image-size", type=_positive_int, default=256, help="(default: 256)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from wit_pipeline.core.atomic import remove_stale_temps
+from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.logs import configure_logging
 from wit_pipeline.core.markers import Markers
 
@@ -32,6 +33,15 @@ class Unit:
 
     name: str
     payload: Any
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Where units run: `local` (this process, or a process pool) or `ray` (a local Ray started
+    for the run, or the cluster at `ray_address`; `auto` joins a running one)."""
+
+    kind: str = "local"
+    ray_address: str | None = None
 
 
 @dataclass
@@ -55,8 +65,13 @@ def run_units(
     processes: int = 1,
     desc: str = "units",
     progress: bool = True,
+    engine: Engine | None = None,
 ) -> RunResult:
-    """Run `work(unit.payload)` for each unit not yet done; `processes=1` runs in this process."""
+    """Run `work(unit.payload)` for each unit not yet done; `processes=1` runs in this process.
+
+    The work function is the same whatever the engine; markers are written here, by the driver.
+    """
+    engine = engine or Engine()
     marker_dir.mkdir(parents=True, exist_ok=True)
     markers = Markers(marker_dir)
     for path in remove_stale_temps(marker_dir):
@@ -90,7 +105,10 @@ def run_units(
         bar.update(1)
 
     try:
-        if processes <= 1 or len(todo) <= 1:
+        if engine.kind == "ray":
+            for unit, outcome in _ray_outcomes(todo, work, processes, engine):
+                finish(unit, outcome)
+        elif processes <= 1 or len(todo) <= 1:
             for unit in todo:
                 finish(unit, lambda unit=unit: work(unit.payload))
         else:
@@ -113,3 +131,32 @@ def run_units(
             "finished ones are kept, rerun to retry the rest"
         )
     return result
+
+
+def _ray_outcomes(
+    todo: Sequence[Unit], work: WorkFn, processes: int, engine: Engine
+) -> Iterator[tuple[Unit, Callable[[], dict[str, Any]]]]:
+    """Run the units as Ray tasks; yield each with a getter of its result as it finishes."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise InputError(
+            "the ray engine needs the ray package: pip install 'wit-pipeline[ray]'"
+        ) from exc
+    started_here = not ray.is_initialized()
+    if started_here:
+        if engine.ray_address:
+            ray.init(address=engine.ray_address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, processes), include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(work)
+        refs = {remote.remote(unit.payload): unit for unit in todo}
+        pending = list(refs)
+        while pending:
+            done, pending = ray.wait(pending, num_returns=1)
+            for ref in done:
+                yield refs[ref], lambda ref=ref: ray.get(ref)
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.executor import Unit, run_units
+from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.download.fetch import FetchOptions
@@ -33,6 +33,7 @@ class DownloadOptions:
     overwrite: bool = False
     retry_failed: bool = False
     progress: bool = True
+    engine: Engine = field(default_factory=Engine)
 
 
 @dataclass
@@ -127,6 +128,7 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
         processes=options.processes,
         desc="download",
         progress=options.progress,
+        engine=options.engine,
     )
     if options.retry_failed:
         shutil.rmtree(marker_dir)
