@@ -43,6 +43,10 @@ class Markers:
         path = self._path(unit)
         return json.loads(path.read_text()) if path.is_file() else None
 
+    def forget(self, unit: str) -> None:
+        """Drop one unit's marker, so the next run does that unit again."""
+        self._path(unit).unlink(missing_ok=True)
+
     def done_units(self) -> list[str]:
         """Names of the finished units, sorted, without the stage marker."""
         if not self.directory.is_dir():

@@ -207,6 +207,7 @@ def test_pairs_of_the_workspace_are_the_default_input(tmp_path, testweb):
         workspace.pairs_dir / "part-00000.parquet",
         [{"url": f"{testweb.origin}/static/logo.png", "true_caption": "the logo"}],
     )
+    Markers(workspace.pairs_dir).mark_stage_done()
     assert (
         main(
             [
@@ -270,3 +271,40 @@ def test_retry_failed_needs_a_finished_download(tmp_path, testweb, testweb_truth
     assert "is not downloaded yet; run download without --retry-failed first" in (
         capsys.readouterr().err
     )
+
+
+@pytest.mark.parametrize("column", ["caption", "url", "status"])
+def test_additional_columns_cannot_clash(tmp_path, capsys, column):
+    path = tmp_path / "u.csv"
+    path.write_text("url,caption,status\nhttp://x.test/a.jpg,a b,x\n")
+    assert (
+        main(
+            [
+                "--workdir",
+                str(tmp_path / "w"),
+                "download",
+                str(path),
+                "--save-additional-columns",
+                column,
+            ]
+        )
+        == 2
+    )
+    assert f"--save-additional-columns: {column!r} is written anyway" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
+
+
+def test_unfinished_pairs_are_refused(tmp_path, capsys):
+    workspace = Workspace(tmp_path / "w").create()
+    write_urls(
+        workspace.pairs_dir / "part-00000.parquet",
+        [{"url": "http://x.test/a.jpg", "true_caption": "a b"}],
+    )
+    assert main(["--workdir", str(workspace.root), "download"]) == 2
+    assert "scrape has not finished there" in capsys.readouterr().err
+    assert not workspace.raw_dir.exists() or not any(workspace.raw_dir.iterdir())
+
+
+def test_ray_address_needs_the_ray_distributor(tmp_path, capsys):
+    assert main(["--workdir", str(tmp_path), "download", "x.parquet", "--ray-address", "auto"]) == 2
+    assert "--ray-address needs --distributor ray" in capsys.readouterr().err

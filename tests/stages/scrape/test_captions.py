@@ -2,10 +2,10 @@
 
 import pytest
 
+from wit_pipeline.scoring.language import detect_language
 from wit_pipeline.stages.scrape.captions import (
     CaptionRules,
     caption_drop_reason,
-    detect_language,
     is_boilerplate,
     is_filename_like,
 )

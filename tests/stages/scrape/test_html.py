@@ -4,6 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wit_pipeline.stages.scrape.html import (
+    BAD_URL,
     extract_images,
     extract_links,
     largest_srcset_candidate,
@@ -127,3 +128,14 @@ def test_arbitrary_input_never_raises(data):
 )
 def test_arbitrary_markup_fragments_never_raise(parts):
     extract_images(parse_html("".join(parts)), PAGE)
+
+
+def test_unparsable_urls_are_marked_not_raised():
+    html = (
+        '<base href="http://[bad/"><img src="http://[bad/x.jpg" alt="a b">'
+        '<img src="good.jpg" alt="c d"><a href="http://[x/">x</a><a href="/ok">y</a>'
+    )
+    tree = parse_html(html)
+    bad, good = extract_images(tree, PAGE)
+    assert bad.url.startswith(BAD_URL) and good.url == "http://example.test/dir/good.jpg"
+    assert extract_links(tree, PAGE) == ["http://example.test/ok"]

@@ -1,8 +1,10 @@
 """The scrape stage end to end on files: real Common Crawl data, dedupe, resume, bad sources."""
 
+import http.server
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -228,3 +230,57 @@ def test_sigkilled_scrape_resumes_to_the_same_pairs(tmp_path):
     assert resumed.units_skipped >= 1 and resumed.units_run >= 1
     assert _pairs(Workspace(workdir)) == _pairs(Workspace(tmp_path / "ref"))
     assert resumed.pairs == reference.pairs
+
+
+def test_bad_urls_in_a_wat_are_counted(tmp_path):
+    html = b'<img src="http://[bad/x.jpg" alt="a red star"><img src="/ok.jpg" alt="a blue star">'
+    wat = tmp_path / "x.wat"
+    write_wat(wat, [("http://h.test/p", wat_envelope("http://h.test/p", html))], compress=False)
+    summary = scrape(Workspace(tmp_path / "w"), [str(wat)], QUIET)
+    assert summary.dropped == {"bad_url": 1} and summary.pairs == 1
+
+
+class _RedirectingSite(http.server.BaseHTTPRequestHandler):
+    """/a redirects to /dir/, whose page has a relative image."""
+
+    def do_GET(self):
+        if self.path == "/a":
+            self.send_response(302)
+            self.send_header("Location", "/dir/")
+            self.end_headers()
+            return
+        body = b'<img src="cat.jpg" alt="a grey cat">' if self.path == "/dir/" else b""
+        self.send_response(200 if body else 404)
+        self.send_header("Content-Type", "text/html")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_crawl_resolves_against_the_page_after_redirects(tmp_path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _RedirectingSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        origin = f"http://127.0.0.1:{server.server_address[1]}"
+        scrape(Workspace(tmp_path), [origin + "/a"], QUIET)
+    finally:
+        server.shutdown()
+    (pair,) = _pairs(Workspace(tmp_path))
+    assert (pair["url"], pair["page_url"]) == (origin + "/dir/cat.jpg", origin + "/dir/")
+
+
+def test_symlink_out_of_the_folder_does_not_fail_the_group(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "a.html").write_text('<img src="a.jpg" alt="a red star">')
+    (tmp_path / "outside.html").write_text('<img src="https://x.test/o.jpg" alt="a blue star">')
+    (site / "linked.html").symlink_to(tmp_path / "outside.html")
+    summary = scrape(
+        Workspace(tmp_path / "w"),
+        [str(site)],
+        ScrapeOptions(progress=False, base_url="http://127.0.0.1:9/"),
+    )
+    assert summary.pairs == 2

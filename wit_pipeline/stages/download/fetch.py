@@ -9,6 +9,7 @@ bounded exponential backoff, and X-Robots-Tag and robots.txt are honoured.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import random
 import socket
@@ -36,7 +37,14 @@ TRANSIENT_CODES = frozenset(
         "truncated",
     }
 )
-DISALLOWED_ROBOTS_DIRECTIVES = ("noai", "noimageai", "noindex", "noimageindex")
+DISALLOWED_ROBOTS_DIRECTIVES = ("noai", "noimageai", "noindex", "noimageindex", "none")
+VALUED_ROBOTS_DIRECTIVES = (
+    "max-image-preview",
+    "max-snippet",
+    "max-video-preview",
+    "unavailable_after",
+    "indexifembedded",
+)
 _CHUNK = 65536
 
 
@@ -116,19 +124,44 @@ def _retry_after(value: str | None) -> float | None:
 def x_robots_forbids(values: list[str], token: str = ROBOTS_TOKEN) -> str | None:
     """The disallowed directive in X-Robots-Tag headers that applies to us, or None.
 
-    A header is either `directive, directive` for every agent, or `agent: directive, ...`.
+    A header is `directive, directive` for every agent, or `agent: directive, ...` for one;
+    `name: value` directives (max-image-preview, unavailable_after, ...) are not agents.
+    `none` means noindex and nofollow.
     """
     for value in values:
         scope, colon, rest = value.partition(":")
         agent = scope.strip().lower()
-        if colon and "," not in scope and agent not in DISALLOWED_ROBOTS_DIRECTIVES:
+        known = DISALLOWED_ROBOTS_DIRECTIVES + VALUED_ROBOTS_DIRECTIVES
+        if colon and "," not in scope and agent not in known:
             if agent not in (token, "*"):
                 continue
             value = rest
-        for directive in value.split(","):
-            if directive.strip().lower() in DISALLOWED_ROBOTS_DIRECTIVES:
-                return directive.strip().lower()
+        for item in value.split(","):
+            name = item.split(":", 1)[0].strip().lower()
+            if name in DISALLOWED_ROBOTS_DIRECTIVES:
+                return name
     return None
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    """The deadline passed: shut the socket, so whatever read is blocked on it returns now.
+
+    Socket timeouts alone do not bound a request: http.client reads headers and chunk sizes
+    line by line, and each read would get the full timeout again from a dripping server.
+    """
+    sock = connection.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+def _failure_of(exc: Exception) -> _Failure:
+    """The stable error code of an exception raised by one HTTP exchange."""
+    if isinstance(exc, http.client.IncompleteRead):
+        return _Failure("truncated", f"body ended early ({len(exc.partial)} bytes)")
+    if isinstance(exc, ssl.SSLError):
+        return _Failure("tls_error", str(exc))
+    return _Failure("connection_error", f"{type(exc).__name__}: {exc}")
 
 
 class Fetcher:
@@ -170,10 +203,10 @@ class Fetcher:
             return result
         return result
 
-    def _follow(self, url: str) -> tuple[int, str, bytes]:
+    def _follow(self, url: str, robots_check: bool = True) -> tuple[int, str, bytes]:
         """One attempt: follow redirects up to the limit, checking every hop."""
         for _ in range(self.options.max_redirects + 1):
-            outcome = self._request(url)
+            outcome = self._request(url, robots_check)
             if isinstance(outcome, str):
                 url = outcome
                 continue
@@ -204,19 +237,21 @@ class Fetcher:
         with self._slot(parts.netloc):
             deadline = time.monotonic() + self.options.timeout
             connection = connection_class(parts.hostname, port, address, self.options.timeout)
+            watchdog = threading.Timer(self.options.timeout, _cut, args=(connection,))
+            watchdog.daemon = True
+            watchdog.start()
             try:
                 return self._exchange(connection, url, path, deadline)
-            except TimeoutError as exc:
-                raise _Failure(
-                    "timeout", f"no complete answer within {self.options.timeout:g} s"
-                ) from exc
-            except http.client.IncompleteRead as exc:
-                raise _Failure("truncated", f"body ended early ({len(exc.partial)} bytes)") from exc
-            except ssl.SSLError as exc:
-                raise _Failure("tls_error", str(exc)) from exc
-            except (ConnectionError, http.client.HTTPException, OSError) as exc:
-                raise _Failure("connection_error", f"{type(exc).__name__}: {exc}") from exc
+            except _Failure:
+                raise
+            except Exception as exc:
+                if time.monotonic() >= deadline or isinstance(exc, TimeoutError):
+                    raise _Failure(
+                        "timeout", f"no complete answer within {self.options.timeout:g} s"
+                    ) from exc
+                raise _failure_of(exc) from exc
             finally:
+                watchdog.cancel()
                 connection.close()
 
     def _exchange(
@@ -270,11 +305,9 @@ class Fetcher:
             connection.sock.settimeout(left)
 
     def _fetch_robots_txt(self, url: str) -> tuple[int, bytes]:
+        """robots.txt through redirects (RFC 9309 asks to follow at least five)."""
         try:
-            outcome = self._request(url, robots_check=False)
+            status, _, body = self._follow(url, robots_check=False)
         except _Failure as failure:
-            status = int(failure.code[5:]) if failure.code.startswith("http_") else 0
-            return status, b""
-        if isinstance(outcome, str):
-            return 0, b""
-        return outcome[0], outcome[2]
+            return (int(failure.code[5:]) if failure.code.startswith("http_") else 0), b""
+        return status, body

@@ -21,6 +21,17 @@ from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import input_files, open_batches, require_valid
 
 PLAN_DIR = ".input"
+OUTPUT_COLUMNS = (
+    "key",
+    "status",
+    "error_message",
+    "width",
+    "height",
+    "original_width",
+    "original_height",
+    "sha256",
+    "error_code",
+)
 PLAN_FILE = "plan.json"
 
 
@@ -66,6 +77,13 @@ def _rows(spec: InputSpec) -> Iterator[pa.RecordBatch]:
 
 def check_input(spec: InputSpec) -> dict | None:
     """Validate the input (exit-2 InputError on bad input); its fingerprint, or None if absent."""
+    reserved = {"url", "caption", *OUTPUT_COLUMNS}
+    for column in spec.extra_columns:
+        if column in reserved or spec.extra_columns.count(column) > 1:
+            raise InputError(
+                f"--save-additional-columns: {column!r} is written anyway or given twice "
+                f"(reserved: {', '.join(sorted(reserved))})"
+            )
     if not spec.path.exists():
         return None
     required = [spec.url_col] + ([spec.caption_col] if spec.caption_col else [])

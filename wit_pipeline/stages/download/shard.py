@@ -28,6 +28,7 @@ from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
 from wit_pipeline.stages.download.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
 from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
+from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -38,17 +39,9 @@ RESIZER_ERRORS = {
     "image area too large": "too_many_pixels",
     "Image decoding error": "decode_error",
 }
-KEY_COLUMNS = [
-    ("key", pa.string()),
-    ("status", pa.string()),
-    ("error_message", pa.string()),
-    ("width", pa.int32()),
-    ("height", pa.int32()),
-    ("original_width", pa.int32()),
-    ("original_height", pa.int32()),
-    ("sha256", pa.string()),
-    ("error_code", pa.string()),
-]
+KEY_COLUMNS = list(
+    zip(OUTPUT_COLUMNS, [pa.string()] * 3 + [pa.int32()] * 4 + [pa.string()] * 2, strict=True)
+)
 
 
 @dataclass(frozen=True)
@@ -123,8 +116,12 @@ def fetch_row(url: str | None, caption_missing: bool, fetcher: Fetcher, max_pixe
         _, _, fmt = inspect_image(body, fetched.content_type, max_pixels)
     except ImageRejected as rejected:
         return Outcome(FAILED_RESIZE, rejected.code, str(rejected))
-    sha256 = hashlib.sha256(body).hexdigest()
-    return Outcome(SUCCESS, image=gif_as_png(body) if fmt == "gif" else body, sha256=sha256)
+    if fmt == "gif":
+        try:
+            body = gif_as_png(body)
+        except (OSError, ValueError) as exc:
+            return Outcome(FAILED_RESIZE, "decode_error", f"GIF: {exc}")
+    return Outcome(SUCCESS, image=body, sha256=hashlib.sha256(fetched.body or b"").hexdigest())
 
 
 def resize_outcome(outcome: Outcome, resizer: Any) -> Outcome:
@@ -151,6 +148,14 @@ def resize_outcome(outcome: Outcome, resizer: Any) -> Outcome:
 def samples_schema(input_schema: pa.Schema) -> pa.Schema:
     """The raw parquet's schema: input columns first, then img2dataset's and ours."""
     return pa.schema([*input_schema, *[pa.field(n, t) for n, t in KEY_COLUMNS]])
+
+
+def _settled(future: Future) -> Outcome:
+    """The outcome of a row's fetch; a bug in it fails that row, never the whole shard."""
+    try:
+        return future.result()
+    except Exception as exc:
+        return Outcome(FAILED_DOWNLOAD, "unexpected_error", f"{type(exc).__name__}: {exc}")
 
 
 def _done(outcome: Outcome) -> Future:
@@ -223,48 +228,50 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
             samples_schema(table.schema),
             job.resize.encode_format,
         )
-        window: deque[tuple[int, dict, Future]] = deque()
-        with ThreadPoolExecutor(max_workers=job.threads) as pool:
+        try:
+            window: deque[tuple[int, dict, Future]] = deque()
+            with ThreadPoolExecutor(max_workers=job.threads) as pool:
 
-            def drain(until: int) -> None:
-                while len(window) > until:
-                    index, row, future = window.popleft()
-                    outcome = resize_outcome(future.result(), resizer)
-                    key = f"{job.shard_id:05d}{index:0{job.key_digits}d}"
-                    meta = {
-                        **row,
-                        "key": key,
-                        "status": outcome.status,
-                        "error_message": outcome.error_message,
-                        "width": outcome.width,
-                        "height": outcome.height,
-                        "original_width": outcome.original_width,
-                        "original_height": outcome.original_height,
-                        "sha256": outcome.sha256,
-                        "error_code": outcome.error_code,
-                    }
-                    writer.write(outcome.image, key, row.get("caption"), meta)
-                    counts[outcome.status] += 1
-                    if outcome.error_code:
-                        codes[outcome.error_code] += 1
-                        messages[outcome.error_message or outcome.error_code] += 1
+                def drain(until: int) -> None:
+                    while len(window) > until:
+                        index, row, future = window.popleft()
+                        outcome = resize_outcome(_settled(future), resizer)
+                        key = f"{job.shard_id:05d}{index:0{job.key_digits}d}"
+                        meta = {
+                            **row,
+                            "key": key,
+                            "status": outcome.status,
+                            "error_message": outcome.error_message,
+                            "width": outcome.width,
+                            "height": outcome.height,
+                            "original_width": outcome.original_width,
+                            "original_height": outcome.original_height,
+                            "sha256": outcome.sha256,
+                            "error_code": outcome.error_code,
+                        }
+                        writer.write(outcome.image, key, row.get("caption"), meta)
+                        counts[outcome.status] += 1
+                        if outcome.error_code:
+                            codes[outcome.error_code] += 1
+                            messages[outcome.error_message or outcome.error_code] += 1
 
-            for index, row in enumerate(rows):
-                if index in keep:
-                    future = _done(keep[index])
-                else:
-                    caption_missing = has_caption and row.get("caption") is None
-                    future = pool.submit(
-                        fetch_row,
-                        row.get("url"),
-                        caption_missing,
-                        fetcher,
-                        job.resize.max_pixels,
-                    )
-                window.append((index, row, future))
-                drain(until=2 * job.threads)
-            drain(until=0)
-        writer.close()
+                for index, row in enumerate(rows):
+                    if index in keep:
+                        future = _done(keep[index])
+                    else:
+                        caption_missing = has_caption and row.get("caption") is None
+                        future = pool.submit(
+                            fetch_row,
+                            row.get("url"),
+                            caption_missing,
+                            fetcher,
+                            job.resize.max_pixels,
+                        )
+                    window.append((index, row, future))
+                    drain(until=2 * job.threads)
+                drain(until=0)
+        finally:
+            writer.close()
         end = time.time()
         stats = {
             "count": len(rows),

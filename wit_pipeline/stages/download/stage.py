@@ -90,6 +90,11 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
     """
     start = time.monotonic()
     raw_dir = workspace.raw_dir
+    if spec.path == workspace.pairs_dir and not Markers(workspace.pairs_dir).stage_done():
+        raise InputError(
+            f"{workspace.pairs_dir}: scrape has not finished there (no completion marker); "
+            "run scrape again, or pass an input file"
+        )
     fingerprint = check_input(spec)
     if options.overwrite and raw_dir.is_dir():
         shutil.rmtree(raw_dir)

@@ -1,4 +1,4 @@
-"""Caption rules: which alt texts are worth keeping, and the language of those that are.
+"""Caption rules: which alt texts are worth keeping (the language check uses scoring.language).
 
 Each rule returns the reason a caption is dropped, so the stage can count every drop by name.
 """
@@ -129,13 +129,6 @@ def is_boilerplate(caption: str) -> bool:
 def is_filename_like(caption: str) -> bool:
     """Alts like 'IMG_0042.JPG', 'DSC01234', '20230101_120000' or a hex digest."""
     return bool(_FILENAME.match(caption.strip()))
-
-
-def detect_language(text: str) -> str:
-    """ISO 639-1 code of `text` by py3langid (its model ships in the package, no download)."""
-    import py3langid
-
-    return py3langid.classify(text)[0]
 
 
 def caption_drop_reason(caption: str, rules: CaptionRules) -> str | None:

@@ -49,15 +49,16 @@ class HostPacer:
         self._last[host] = time.monotonic()
 
 
-def _fetch(url: str, options: CrawlOptions) -> tuple[int, str, bytes]:
-    """GET a URL: (status, content type, body cut at max_page_bytes + 1)."""
+def _fetch(url: str, options: CrawlOptions) -> tuple[int, str, bytes, str]:
+    """GET a URL: (status, content type, body cut at max_page_bytes + 1, URL after redirects)."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         with urllib.request.urlopen(request, timeout=options.timeout) as response:
             content_type = response.headers.get_content_type()
-            return response.status, content_type, response.read(options.max_page_bytes + 1)
+            body = response.read(options.max_page_bytes + 1)
+            return response.status, content_type, body, response.geturl()
     except urllib.error.HTTPError as exc:
-        return exc.code, "", b""
+        return exc.code, "", b"", url
 
 
 def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
@@ -66,7 +67,7 @@ def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
 
     def fetch_robots(url: str) -> tuple[int, bytes]:
         pacer.wait(urlsplit(url).netloc)
-        status, _, body = _fetch(url, options)
+        status, _, body, _ = _fetch(url, options)
         return status, body
 
     robots = RobotsCache(fetch_robots)
@@ -82,7 +83,7 @@ def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
         pacer.wait(urlsplit(url).netloc)
         fetched += 1
         try:
-            status, content_type, body = _fetch(url, options)
+            status, content_type, body, final_url = _fetch(url, options)
         except (OSError, ValueError) as exc:
             problem(counts, "fetch_error", url, 0, f"{type(exc).__name__}: {exc}")
             continue
@@ -95,13 +96,16 @@ def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
         if len(body) > options.max_page_bytes:
             problem(counts, "page_truncated", url, 0, f"over {options.max_page_bytes} bytes")
             body = body[: options.max_page_bytes]
+        if options.same_host and urlsplit(final_url).netloc != seed_host:
+            counts["offsite_redirect"] += 1
+            continue
         html = body.decode("utf-8", errors="replace")
         counts["pages_crawled"] += 1
-        page = Page(url=url, html=html, offset=0)
+        page = Page(url=final_url, html=html, offset=0)
         yield page
         if depth >= options.max_depth:
             continue
-        for link in extract_links(page.tree, url):
+        for link in extract_links(page.tree, final_url):
             if link in seen or (options.same_host and urlsplit(link).netloc != seed_host):
                 continue
             seen.add(link)

@@ -19,6 +19,7 @@ SRCSET_ATTRIBUTES = ("srcset", "data-srcset")
 _SEPARATORS = re.compile(r"[\s,]*")
 _NON_SPACE = re.compile(r"\S+")
 _FIGURE_DEPTH = 4
+BAD_URL = "invalid:"
 
 
 @dataclass(frozen=True)
@@ -115,15 +116,23 @@ def _caption(node: LexborNode, attrs: dict[str, str | None]) -> tuple[str, str]:
 
 
 def resolve_url(raw: str, base: str) -> str:
-    """Resolve `raw` against `base` and drop the fragment (relative and `//` URLs included)."""
-    return urldefrag(urljoin(base, raw.strip()))[0]
+    """Resolve `raw` against `base` and drop the fragment (relative and `//` URLs included).
+
+    A URL that cannot be parsed (e.g. `http://[bad/x.jpg`) comes back as `BAD_URL` + itself,
+    so it is counted as a bad URL instead of failing the page.
+    """
+    try:
+        return urldefrag(urljoin(base, raw.strip()))[0]
+    except ValueError:
+        return BAD_URL + raw.strip()[:200]
 
 
 def page_base(tree: LexborHTMLParser, page_url: str) -> str:
     """The URL relative links resolve against: `<base href>` (itself resolved) or the page URL."""
     base = tree.css_first("base[href]")
     href = base.attributes.get("href") if base else None
-    return resolve_url(href, page_url) if href and href.strip() else page_url
+    resolved = resolve_url(href, page_url) if href and href.strip() else page_url
+    return page_url if resolved.startswith(BAD_URL) else resolved
 
 
 def parse_html(html: str | bytes) -> LexborHTMLParser:

@@ -4,6 +4,7 @@ local HTML files in groups, so a killed run resumes per source file."""
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,17 +74,17 @@ def plan_sources(arguments: list[str], html_files_per_unit: int = 500) -> list[S
                     f"{argument}: not a source (expected .html/.htm, .warc[.gz], .wat[.gz], "
                     "a folder of those, or an http(s) URL)"
                 )
-            root = str(path.parent.resolve()) if kind == "html" else None
-            specs.append(SourceSpec(kind, (str(path.resolve()),), root))
+            root = os.path.abspath(path.parent) if kind == "html" else None
+            specs.append(SourceSpec(kind, (os.path.abspath(path),), root))
             continue
         found: dict[str, list[str]] = {"html": [], "warc": [], "wat": []}
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             kind = source_kind(file)
             if kind:
-                found[kind].append(str(file.resolve()))
+                found[kind].append(os.path.abspath(file))
         if not any(found.values()):
             raise InputError(f"{argument}: folder holds no .html, .warc or .wat files")
-        root = str(path.resolve())
+        root = os.path.abspath(path)
         specs.extend(
             SourceSpec("html", c, root) for c in _chunks(found["html"], html_files_per_unit)
         )

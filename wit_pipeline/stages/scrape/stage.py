@@ -9,6 +9,7 @@ order, and writes the final parts.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -20,21 +21,22 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_pipeline.core.atomic import atomic_path
+from wit_pipeline.core.atomic import atomic_folder, atomic_path
 from wit_pipeline.core.executor import Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.parquet_parts import write_parts
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.scoring.language import detect_language
 from wit_pipeline.stages.scrape.archives import (
     Page,
     iter_warc_pages,
     iter_wat_images,
     problem,
 )
-from wit_pipeline.stages.scrape.captions import CaptionRules, caption_drop_reason, detect_language
+from wit_pipeline.stages.scrape.captions import CaptionRules, caption_drop_reason
 from wit_pipeline.stages.scrape.crawl import CrawlOptions, crawl
-from wit_pipeline.stages.scrape.html import ImageCandidate, extract_images, resolve_url
+from wit_pipeline.stages.scrape.html import BAD_URL, ImageCandidate, extract_images, resolve_url
 from wit_pipeline.stages.scrape.sources import SourceSpec, plan_sources
 
 UNITS_DIR = ".units"
@@ -43,6 +45,7 @@ BATCH_ROWS = 8192
 FLOW_COUNTS = ("pages", "images", "pairs")
 DROP_REASONS = (
     "no_src",
+    "bad_url",
     "data_uri",
     "not_http",
     "empty_caption",
@@ -106,7 +109,13 @@ class ScrapeSummary:
         known = (
             set(FLOW_COUNTS)
             | set(DROP_REASONS)
-            | {"wat_records", "pages_crawled", "non_html_record", "non_html_page"}
+            | {
+                "wat_records",
+                "pages_crawled",
+                "non_html_record",
+                "non_html_page",
+                "offsite_redirect",
+            }
         )
         return {k: v for k, v in sorted(self.counts.items()) if k not in known and v}
 
@@ -143,6 +152,9 @@ def _pairs(
         url = image.url
         if not url:
             counts["no_src"] += 1
+            continue
+        if url.startswith(BAD_URL):
+            counts["bad_url"] += 1
             continue
         if url.lower().startswith("data:"):
             counts["data_uri"] += 1
@@ -181,10 +193,10 @@ def _page_pairs(page: Page, source: str, rules: CaptionRules, counts: Counter):
 
 
 def _local_page_url(path: Path, root: str | None, base_url: str | None) -> str:
-    if base_url and root:
-        relative = path.resolve().relative_to(root).as_posix()
-        return base_url.rstrip("/") + "/" + relative
-    return path.resolve().as_uri()
+    absolute = Path(os.path.abspath(path))
+    if base_url and root and absolute.is_relative_to(root):
+        return base_url.rstrip("/") + "/" + absolute.relative_to(root).as_posix()
+    return absolute.as_uri()
 
 
 def _unit_pairs(job: UnitJob, counts: Counter) -> Iterator[dict[str, Any]]:
@@ -285,16 +297,17 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
     files = [u.payload.output for u in unique_units]
     with duckdb.connect() as con:
         before = con.execute("SELECT count(*) FROM read_parquet($f)", {"f": files}).fetchone()[0]
-        parts = write_parts(
-            _merged_batches(con, files, options.dedupe_url),
-            pairs_dir,
-            load_schema("pairs").arrow,
-            rows_per_part=options.rows_per_part,
-        )
-    part_names = {name for name, _ in parts}
-    for stale in pairs_dir.glob("part-*.parquet"):
-        if stale.name not in part_names:
-            stale.unlink()
+        # New parts are written aside, then swapped in for the old ones; until the stage
+        # marker is written again, readers see pairs/ as unfinished.
+        with atomic_folder(pairs_dir, "parts") as temp:
+            parts = write_parts(
+                _merged_batches(con, files, options.dedupe_url),
+                temp,
+                load_schema("pairs").arrow,
+                rows_per_part=options.rows_per_part,
+            )
+            for stale in pairs_dir.glob("part-*.parquet"):
+                stale.unlink()
     summary = ScrapeSummary(
         sources=len(specs),
         units_run=len(unique_units) - len(result.skipped),
