@@ -1,0 +1,199 @@
+"""The filter stage end to end on the downloaded test web: scores, decisions, cache, rules."""
+
+import pyarrow.parquet as pq
+import pytest
+
+from wit_pipeline.cli import main
+from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.validate import validate_file
+from wit_pipeline.scoring.clip import ClipSpec
+from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
+from wit_pipeline.stages.filter import score as score_module
+
+NO_CLIP = ScoreOptions(clip=None, progress=False)
+
+
+def _decisions(workspace):
+    return pq.read_table(workspace.decisions_path).to_pylist()
+
+
+def _raw_rows(workspace):
+    return [
+        r
+        for f in sorted(workspace.raw_dir.glob("[0-9]*.parquet"))
+        for r in pq.read_table(f).to_pylist()
+    ]
+
+
+def test_one_decision_per_raw_sample_with_reasons(workspace_copy):
+    summary = filter_stage(workspace_copy, NO_CLIP, DecideOptions())
+    decisions = _decisions(workspace_copy)
+    raw = _raw_rows(workspace_copy)
+    assert [d["key"] for d in decisions] == [r["key"] for r in raw]
+    for decision, row in zip(decisions, raw, strict=True):
+        if row["status"] != "success":
+            assert (decision["keep"], decision["reason"]) == (False, row["status"])
+            assert decision["detail"] == row["error_code"]
+        assert decision["keep"] == (decision["reason"] == "kept") == (not decision["reasons"])
+    assert validate_file(workspace_copy.decisions_path, load_schema("decisions")).ok
+    assert summary.decisions.funnel["kept"] == sum(d["keep"] for d in decisions)
+    assert "samples: kept" in summary.line()
+
+
+def test_each_duplicate_group_keeps_one(workspace_copy, testweb_truth):
+    # pHash is not robust to crops (see the study in BENCHMARKS.md): every other member of a
+    # true group must resolve to one kept sample (itself, or the one it is a duplicate of).
+    filter_stage(workspace_copy, NO_CLIP, DecideOptions(max_aspect_ratio=100))
+    truth = {r["url"]: r for r in testweb_truth}
+    by_key = {d["key"]: d for d in _decisions(workspace_copy)}
+    groups: dict[int, list[dict]] = {}
+    for row in _raw_rows(workspace_copy):
+        group = truth[row["url"]]["dup_group"]
+        crop = truth[row["url"]]["dup_kind"] == "crop"
+        if row["status"] == "success" and group is not None and not crop:
+            groups.setdefault(group, []).append(by_key[row["key"]])
+    assert sum(len(m) > 1 for m in groups.values()) >= 2, "need groups with several members"
+    for group, members in groups.items():
+        survivors = {m["key"] if m["keep"] else m["duplicate_of"] for m in members}
+        assert len(survivors) == 1 and None not in survivors, (group, members)
+        assert by_key[survivors.pop()]["keep"]
+
+
+def test_rules_name_their_reasons(workspace_copy):
+    options = DecideOptions(
+        min_image_size=100, max_aspect_ratio=2.0, min_caption_words=4, langs=frozenset({"en"})
+    )
+    filter_stage(workspace_copy, NO_CLIP, options)
+    decisions = _decisions(workspace_copy)
+    reasons = {name for d in decisions for name in d["reasons"]}
+    assert {"too_small", "bad_aspect_ratio", "few_caption_words", "wrong_lang"} <= reasons
+    raw = {r["key"]: r for r in _raw_rows(workspace_copy)}
+    small = next(d for d in decisions if d["reason"] == "too_small")
+    assert min(raw[small["key"]]["original_width"], raw[small["key"]]["original_height"]) < 100
+
+
+def test_local_dir_model_scores_and_cache_is_reused(workspace_copy, tiny_clip_dir):
+    spec = ClipSpec(f"local-dir:{tiny_clip_dir}", None)
+    options = ScoreOptions(clip=spec, device="cpu", batch_size=16, progress=False)
+    first = filter_stage(workspace_copy, options, DecideOptions(min_clip_score=0.0))
+    decisions = _decisions(workspace_copy)
+    scored = [d for d in decisions if d["clip_score"] is not None]
+    assert scored and all(-1.0 <= d["clip_score"] <= 1.0 for d in scored)
+    assert {d["clip_model"] for d in scored} == {spec.model_id}
+    assert first.scored == first.shards and first.cached == 0
+    scorer = score_module.scorer_for(spec, "cpu")
+    calls = scorer.calls
+    again = filter_stage(workspace_copy, options, DecideOptions(min_clip_score=0.5))
+    assert (again.scored, again.cached) == (0, again.shards)
+    assert scorer.calls == calls, "another threshold must not run the model"
+    assert again.decisions.funnel.get("low_clip_score", 0) >= first.decisions.funnel.get(
+        "low_clip_score", 0
+    )
+
+
+def test_another_model_recomputes_only_clip_columns(workspace_copy, tiny_clip_dir):
+    filter_stage(workspace_copy, NO_CLIP, None)
+    before = pq.read_table(workspace_copy.scores_dir / "00000.parquet").to_pylist()
+    spec = ClipSpec(f"local-dir:{tiny_clip_dir}", None)
+    summary = filter_stage(
+        workspace_copy, ScoreOptions(clip=spec, device="cpu", progress=False), None
+    )
+    after = pq.read_table(workspace_copy.scores_dir / "00000.parquet").to_pylist()
+    assert summary.scored == summary.shards
+    for old, new in zip(before, after, strict=True):
+        assert {k: old[k] for k in ("key", "phash", "width", "lang")} == {
+            k: new[k] for k in ("key", "phash", "width", "lang")
+        }
+    assert any(r["clip_score"] is not None for r in after)
+    assert not any(r["clip_score"] is not None for r in before)
+
+
+def test_keep_fraction_keeps_the_top_share(workspace_copy, tiny_clip_dir):
+    spec = ClipSpec(f"local-dir:{tiny_clip_dir}", None)
+    summary = filter_stage(
+        workspace_copy,
+        ScoreOptions(clip=spec, device="cpu", progress=False),
+        DecideOptions(keep_fraction=0.5, max_aspect_ratio=100, dedupe_distance=0),
+    )
+    scored = [d for d in _decisions(workspace_copy) if d["clip_score"] is not None]
+    above = [d for d in scored if d["clip_score"] >= summary.decisions.clip_threshold]
+    assert abs(len(above) - len(scored) / 2) <= 1
+    assert all("low_clip_score" not in d["reasons"] for d in above)
+
+
+def test_decontamination_drops_eval_overlap(workspace_copy, testweb_web, testweb_truth, tmp_path):
+    eval_dir = tmp_path / "evals" / "shapes-test"
+    eval_dir.mkdir(parents=True)
+    originals = [r for r in testweb_truth if r["kind"] == "ok" and r["format"] == "png"][:3]
+    for row in originals:
+        (eval_dir / f"{row['image_id']}.png").write_bytes(testweb_web.image_bytes(row["image_id"]))
+    from wit_pipeline.stages.filter.decontaminate import load_eval_sets
+
+    summary = filter_stage(
+        workspace_copy, NO_CLIP, DecideOptions(eval_sets=load_eval_sets(tmp_path / "evals"))
+    )
+    hits, size = summary.decisions.eval_overlap["shapes-test"]
+    assert size == 3 and hits >= 1
+    dropped = [d for d in _decisions(workspace_copy) if "eval_overlap" in d["reasons"]]
+    assert dropped and all(
+        d["detail"] == "shapes-test" or d["reasons"][0] != "eval_overlap" for d in dropped
+    )
+    assert "eval overlap shapes-test:" in summary.line()
+
+
+def test_dry_run_writes_no_decisions(workspace_copy, capsys):
+    assert (
+        main(
+            [
+                "--workdir",
+                str(workspace_copy.root),
+                "filter",
+                "--clip-model",
+                "none",
+                "--dry-run",
+                "--workers",
+                "0",
+            ]
+        )
+        == 0
+    )
+    assert "dry run: nothing written" in capsys.readouterr().out
+    assert not workspace_copy.decisions_path.exists()
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--min-clip-score", "1.5"], "--min-clip-score 1.5: a cosine is in [-1, 1]"),
+        (["--keep-fraction", "0"], "--keep-fraction 0.0: must be in (0, 1]"),
+        (["--min-clip-score", "0.2", "--keep-fraction", "0.3"], "not both"),
+    ],
+)
+def test_bad_thresholds_exit_2(tmp_path, capsys, flags, message):
+    assert main(["--workdir", str(tmp_path), "filter", "--clip-model", "none", *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_no_raw_shards_exit_2(tmp_path, capsys):
+    assert main(["--workdir", str(tmp_path), "filter", "--clip-model", "none"]) == 2
+    assert "no raw shards; run download first" in capsys.readouterr().err
+
+
+def test_clip_threshold_without_clip_scores_exit_2(workspace_copy, capsys):
+    assert (
+        main(
+            [
+                "--workdir",
+                str(workspace_copy.root),
+                "filter",
+                "--clip-model",
+                "none",
+                "--min-clip-score",
+                "0.28",
+                "--workers",
+                "0",
+            ]
+        )
+        == 2
+    )
+    assert "no CLIP scores in scores/" in capsys.readouterr().err

@@ -1,0 +1,287 @@
+"""Exact near-duplicate search over 64-bit perceptual hashes (Hamming distance), sub-quadratic.
+
+The index is a multi-key sort-and-compare built on a covering design, so it is exact:
+
+- The 64 bits are cut into ``BANDS`` = 16 bands of 4 bits. Two hashes within distance ``d``
+  differ in at most ``d`` bands, so at least ``16 - d`` bands match exactly.
+- A *key* is a set of ``j`` bands. A family of keys is a covering when every set of ``d`` bands
+  (the ones that may differ) is disjoint from some key: then every pair within distance ``d``
+  agrees on all the bits of at least one key. The family is built greedily once per ``(d, j)``
+  and checked exhaustively over all ``C(16, d)`` band sets (cached).
+- For each key, the distinct hashes are sorted by their key bits (packed with their index into
+  one uint64, so a plain ``np.sort`` does it) and every pair inside a run of equal keys is
+  verified by popcount. Pairs found by several keys are merged.
+- Exact duplicates are collapsed first (``np.unique``) and expanded back as cliques at the end,
+  so many identical hashes (blank images) cost one entry in the index.
+
+Complexity, for ``n`` distinct hashes and ``K(d, j)`` keys of ``4j`` bits: time
+``O(K * (n log n + n**2 / 2**(4j)))`` plus the output size, memory ``O(n)`` per worker plus the
+output. ``j`` is chosen per call from a cost model (about ``log2(n) - 3`` bits per key at large
+``n``). ``K`` grows quickly with ``d`` (e.g. 16 keys at d=4, about 130 at d=8 with 20-bit keys),
+so large distances are slower; from ``d = 16`` on (no exact band left) the search falls back to
+blockwise all-pairs comparison, which is quadratic.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+BANDS = 16
+"""Number of 4-bit bands the 64 hash bits are cut into."""
+
+BAND_BITS = 64 // BANDS
+
+SORT_NS_PER_ITEM = 90.0
+"""Measured cost of one key pass per hash (key, packed sort, gather), for the cost model."""
+
+PAIR_NS = 8.0
+"""Measured cost of verifying one candidate pair, for the cost model."""
+
+BRUTE_BLOCK = 2048
+"""Rows per block in the all-pairs fallback (bounds its memory to BRUTE_BLOCK * n bytes)."""
+
+EMPTY_PAIRS = np.zeros((0, 2), dtype=np.int64)
+
+
+def near_duplicate_pairs(hashes: np.ndarray, max_distance: int) -> np.ndarray:
+    """All index pairs ``(i, j)``, ``i < j``, with ``popcount(h[i] ^ h[j]) <= max_distance``.
+
+    Exact (no misses, no false positives), exact duplicates included. Returns an int64 array of
+    shape (M, 2), each pair once, sorted lexicographically.
+    """
+    values = _as_hashes(hashes)
+    distance = _as_distance(max_distance)
+    if values.size < 2:
+        return EMPTY_PAIRS.copy()
+    distinct, inverse = np.unique(values, return_inverse=True)
+    near = _distinct_pairs(distinct, distance)
+    return _expand_to_indices(near, inverse.ravel(), distinct.size)
+
+
+def duplicate_groups(hashes: np.ndarray, max_distance: int) -> np.ndarray:
+    """Group label per hash: transitive closure of "within ``max_distance``".
+
+    The label is the smallest index in the group, so a hash that is kept (the first of its
+    group) has ``label == index``.
+    """
+    values = _as_hashes(hashes)
+    pairs = near_duplicate_pairs(values, max_distance)
+    n = values.size
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    graph = coo_matrix(
+        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
+    )
+    _, component = connected_components(graph, directed=False)
+    smallest = np.full(component.max() + 1, n, dtype=np.int64)
+    np.minimum.at(smallest, component, np.arange(n, dtype=np.int64))
+    return smallest[component]
+
+
+def _as_hashes(hashes: np.ndarray) -> np.ndarray:
+    """The input as a 1-D uint64 array; integers are reinterpreted bit for bit, floats refused."""
+    array = np.asarray(hashes)
+    if array.ndim != 1:
+        raise ValueError(f"hashes must be a 1-D array, got shape {array.shape}")
+    if array.dtype == np.uint64:
+        return array
+    if array.size == 0:
+        return array.astype(np.uint64)
+    if array.dtype.kind not in "iu":
+        raise ValueError(f"hashes must be an integer array, got dtype {array.dtype}")
+    if array.dtype.kind == "i" and array.dtype.itemsize == 8:
+        return array.view(np.uint64)
+    if array.dtype.kind == "i" and array.min() < 0:
+        raise ValueError("hashes narrower than 64 bits must not be negative")
+    return array.astype(np.uint64)
+
+
+def _as_distance(max_distance: int) -> int:
+    """The distance as a non-negative int; bools, floats and negatives are refused."""
+    if isinstance(max_distance, (bool, np.bool_)) or not isinstance(
+        max_distance, (int, np.integer)
+    ):
+        raise ValueError(f"max_distance must be an integer, got {max_distance!r}")
+    if max_distance < 0:
+        raise ValueError(f"max_distance must be >= 0, got {max_distance}")
+    return min(int(max_distance), 64)
+
+
+def _distinct_pairs(distinct: np.ndarray, distance: int) -> np.ndarray:
+    """Pairs ``(a, b)``, ``a < b``, of distinct sorted hashes within ``distance`` (unsorted)."""
+    if distance == 0 or distinct.size < 2:
+        return EMPTY_PAIRS
+    band_count = _choose_band_count(distinct.size, distance)
+    if band_count is None:
+        return _brute_force_pairs(distinct, distance)
+    keys = _covering_keys(distance, band_count)
+    workers = min(len(keys), os.cpu_count() or 1, 2)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        found = list(pool.map(lambda key: _key_pass(distinct, key, distance), keys))
+    codes = np.unique(np.concatenate(found))
+    n = np.int64(distinct.size)
+    return np.stack([codes // n, codes % n], axis=1)
+
+
+def _choose_band_count(n: int, distance: int) -> int | None:
+    """Bands per key with the lowest modelled cost, or None when no key can be exact.
+
+    Only widths near ``log2(n) - 3`` bits are considered: narrower keys give quadratic runs,
+    wider ones need many more keys (and their designs take long to build).
+    """
+    index_bits = max(1, int(n - 1).bit_length())
+    widest = min(BANDS - distance, (64 - index_bits) // BAND_BITS)
+    if widest < 1:
+        return None
+    centre = round((np.log2(n) - 3) / BAND_BITS)
+    widths = range(max(1, min(centre - 1, widest)), max(1, min(centre + 1, widest)) + 1)
+
+    def cost(j: int) -> float:
+        per_pass = n * SORT_NS_PER_ITEM + n * n / 2.0 ** (BAND_BITS * j + 1) * PAIR_NS
+        return len(_covering_keys(distance, j)) * per_pass
+
+    return min(widths, key=cost)
+
+
+@cache
+def _covering_keys(distance: int, band_count: int) -> tuple[int, ...]:
+    """A greedy family of ``band_count``-band keys (bitmasks over bands) covering ``distance``.
+
+    Every set of ``min(distance, BANDS)`` bands is disjoint from at least one key; asserted.
+    """
+    dirty = _band_sets(min(distance, BANDS))
+    candidates = _band_sets(band_count)
+    avoids = (candidates[:, None] & dirty[None, :]) == 0
+    scores = avoids.sum(axis=1)
+    alive = np.ones(dirty.size, dtype=bool)
+    chosen: list[int] = []
+    while alive.any():
+        best = int(scores.argmax())
+        newly = alive & avoids[best]
+        scores -= avoids[:, newly].sum(axis=1)
+        alive &= ~avoids[best]
+        chosen.append(int(candidates[best]))
+    covered = np.zeros(dirty.size, dtype=bool)
+    for key in chosen:
+        covered |= (dirty & key) == 0
+    assert covered.all(), "covering design is incomplete"
+    return tuple(chosen)
+
+
+def _band_sets(size: int) -> np.ndarray:
+    """Every set of ``size`` bands out of BANDS, as uint16 bitmasks."""
+    combos = itertools.combinations(range(BANDS), size)
+    return np.array([sum(1 << b for b in c) for c in combos], dtype=np.uint16)
+
+
+def _key_pass(distinct: np.ndarray, key: int, distance: int) -> np.ndarray:
+    """Pair codes ``a * n + b`` (a < b) of hashes that agree on ``key`` and are within distance.
+
+    Sorts (key bits, index) packed in one uint64, then compares each run of equal keys fully by
+    stepping an offset through the sorted order (contiguous, vectorised).
+    """
+    n = distinct.size
+    index_bits = max(1, int(n - 1).bit_length())
+    key_value = _extract_key(distinct, key)
+    packed = (key_value << np.uint64(index_bits)) | np.arange(n, dtype=np.uint64)
+    packed.sort()
+    order = (packed & np.uint64((1 << index_bits) - 1)).astype(np.int64)
+    sorted_keys = packed >> np.uint64(index_bits)
+    del packed
+    sorted_hashes = distinct[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]
+    found: list[np.ndarray] = []
+    starts = np.flatnonzero(same)
+    offset = 1
+    while starts.size:
+        close = np.bitwise_count(sorted_hashes[starts] ^ sorted_hashes[starts + offset])
+        hits = starts[close <= distance]
+        first, second = order[hits], order[hits + offset]
+        low, high = np.minimum(first, second), np.maximum(first, second)
+        found.append(low * np.int64(n) + high)
+        starts = starts[starts + offset < same.size]
+        starts = starts[same[starts + offset]]
+        offset += 1
+    return np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+
+
+def _extract_key(distinct: np.ndarray, key: int) -> np.ndarray:
+    """The bits of the bands in ``key`` (band b = bits 4b..4b+3), packed into the low bits."""
+    mask = np.uint64(0)
+    for band in range(BANDS):
+        if key >> band & 1:
+            mask |= np.uint64(0xF << (BAND_BITS * band))
+    kept = distinct & mask
+    out = np.zeros_like(distinct)
+    shift_out = 0
+    band = 0
+    while band < BANDS:
+        if not key >> band & 1:
+            band += 1
+            continue
+        run = 0
+        while band + run < BANDS and key >> (band + run) & 1:
+            run += 1
+        width = BAND_BITS * run
+        piece = kept >> np.uint64(BAND_BITS * band)
+        if width < 64:
+            piece = piece & np.uint64((1 << width) - 1)
+        out |= piece << np.uint64(shift_out)
+        shift_out += width
+        band += run
+    return out
+
+
+def _brute_force_pairs(distinct: np.ndarray, distance: int) -> np.ndarray:
+    """All pairs within distance by blockwise comparison: O(n**2), for distances >= BANDS."""
+    n = distinct.size
+    found: list[np.ndarray] = []
+    for start in range(0, n, BRUTE_BLOCK):
+        rows = distinct[start : start + BRUTE_BLOCK]
+        close = np.bitwise_count(rows[:, None] ^ distinct[None, :]) <= distance
+        a, b = np.nonzero(close)
+        a = a + start
+        keep = a < b
+        found.append(np.stack([a[keep], b[keep]], axis=1).astype(np.int64))
+    return np.concatenate(found)
+
+
+def _expand_to_indices(near: np.ndarray, inverse: np.ndarray, distinct_count: int) -> np.ndarray:
+    """Index pairs from distinct-hash pairs plus the cliques of identical hashes, sorted.
+
+    Each distinct pair (a, b) becomes every (member of a, member of b); each distinct hash with
+    k members adds its k*(k-1)/2 internal pairs.
+    """
+    members = np.argsort(inverse, kind="stable")
+    counts = np.bincount(inverse, minlength=distinct_count)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    cross = _cartesian(near[:, 0], near[:, 1], members, starts, counts)
+    groups = np.flatnonzero(counts > 1)
+    within = _cartesian(groups, groups, members, starts, counts)
+    pairs = np.concatenate([cross, within[within[:, 0] < within[:, 1]]])
+    low, high = np.minimum(pairs[:, 0], pairs[:, 1]), np.maximum(pairs[:, 0], pairs[:, 1])
+    order = np.lexsort((high, low))
+    return np.stack([low[order], high[order]], axis=1)
+
+
+def _cartesian(
+    left: np.ndarray, right: np.ndarray, members: np.ndarray, starts: np.ndarray, counts: np.ndarray
+) -> np.ndarray:
+    """For each (left[t], right[t]), every (member of left[t], member of right[t]), vectorised."""
+    left_n, right_n = counts[left], counts[right]
+    sizes = left_n * right_n
+    total = int(sizes.sum())
+    if total == 0:
+        return EMPTY_PAIRS
+    owner = np.repeat(np.arange(left.size), sizes)
+    rank = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    a = members[starts[left[owner]] + rank // right_n[owner]]
+    b = members[starts[right[owner]] + rank % right_n[owner]]
+    return np.stack([a, b], axis=1).astype(np.int64)

@@ -1,0 +1,124 @@
+"""The filter stage: score every raw sample once (cached per shard), then decide.
+
+`filter` runs both phases; `score_only` and `decide_only` run one. Changing a threshold re-reads
+the cached scores; changing the CLIP model forgets the markers of shards scored by another one,
+so only their CLIP columns are computed again.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pyarrow.parquet as pq
+
+from wit_pipeline.core.atomic import atomic_path
+from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.executor import Unit, run_units
+from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.scoring.clip import ClipSpec
+from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide, load_samples
+from wit_pipeline.stages.filter.score import ScoreJob, score_shard
+
+
+@dataclass(frozen=True)
+class ScoreOptions:
+    """How to score: the CLIP model (None for no CLIP), device, batching, parallelism."""
+
+    clip: ClipSpec | None = field(default_factory=ClipSpec)
+    device: str = "auto"
+    batch_size: int = 64
+    workers: int = 0
+    processes: int = 1
+    save_embeddings: bool = False
+    progress: bool = True
+
+
+@dataclass
+class FilterSummary:
+    """What a filter run did."""
+
+    shards: int = 0
+    scored: int = 0
+    cached: int = 0
+    decisions: Decisions | None = None
+    written: bool = False
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        """One summary line for people."""
+        text = f"scored {self.scored} shards ({self.cached} cached) of {self.shards}"
+        if self.decisions is not None:
+            text += f"; {self.decisions.line()}"
+            text += "" if self.written else " (dry run: nothing written)"
+        return text + f"; {self.seconds:.1f} s"
+
+
+def _raw_shards(workspace: Workspace) -> list[str]:
+    raw_markers = Markers(workspace.raw_dir)
+    shards = [p.stem for p in sorted(workspace.raw_dir.glob("[0-9]*.parquet"))]
+    if not shards:
+        raise InputError(f"{workspace.raw_dir}: no raw shards; run download first")
+    unfinished = [s for s in shards if not raw_markers.is_done(s)]
+    if unfinished:
+        raise InputError(
+            f"{workspace.raw_dir}: shard {unfinished[0]} is not finished; run download again first"
+        )
+    return shards
+
+
+def score(workspace: Workspace, options: ScoreOptions) -> tuple[int, int]:
+    """Score every raw shard not yet scored by this model: (shards scored, shards cached)."""
+    shards = _raw_shards(workspace)
+    markers = Markers(workspace.scores_dir)
+    wanted = options.clip.model_id if options.clip else None
+    for shard in shards:
+        info = markers.info(shard)
+        if info is not None and wanted is not None and info.get("clip_model") != wanted:
+            markers.forget(shard)
+    jobs = [
+        ScoreJob(
+            shard=s,
+            raw_dir=str(workspace.raw_dir),
+            scores_dir=str(workspace.scores_dir),
+            clip=options.clip,
+            device=options.device,
+            batch_size=options.batch_size,
+            workers=options.workers,
+            save_embeddings=options.save_embeddings,
+        )
+        for s in shards
+    ]
+    result = run_units(
+        workspace.scores_dir,
+        [Unit(j.shard, j) for j in jobs],
+        score_shard,
+        processes=options.processes,
+        desc="score",
+        progress=options.progress,
+    )
+    markers.mark_stage_done({"clip_model": wanted, "shards": len(shards)})
+    return len(shards) - len(result.skipped), len(result.skipped)
+
+
+def filter_stage(
+    workspace: Workspace,
+    score_options: ScoreOptions | None,
+    decide_options: DecideOptions | None,
+    dry_run: bool = False,
+) -> FilterSummary:
+    """Run the score phase (unless None), then the decide phase (unless None)."""
+    start = time.monotonic()
+    summary = FilterSummary(shards=len(_raw_shards(workspace)))
+    if score_options is not None:
+        summary.scored, summary.cached = score(workspace, score_options)
+    if decide_options is not None:
+        samples = load_samples(workspace.raw_dir, workspace.scores_dir)
+        summary.decisions = decide(samples, decide_options)
+        if not dry_run:
+            with atomic_path(workspace.decisions_path) as temp:
+                pq.write_table(summary.decisions.table, temp)
+            summary.written = True
+    summary.seconds = time.monotonic() - start
+    return summary
