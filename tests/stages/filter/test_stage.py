@@ -197,3 +197,14 @@ def test_clip_threshold_without_clip_scores_exit_2(workspace_copy, capsys):
         == 2
     )
     assert "no CLIP scores in scores/" in capsys.readouterr().err
+
+
+def test_rewritten_raw_shard_is_scored_again(workspace_copy):
+    first = filter_stage(workspace_copy, NO_CLIP, None)
+    assert first.scored == first.shards
+    shard = workspace_copy.raw_dir / "00000.parquet"
+    table = pq.read_table(shard)
+    shard.unlink()
+    pq.write_table(table, shard)
+    again = filter_stage(workspace_copy, NO_CLIP, None)
+    assert (again.scored, again.cached) == (1, again.shards - 1)

@@ -100,6 +100,8 @@ def _rule_reasons(sample: dict, options: DecideOptions, threshold: float | None)
         return [(sample["status"], sample.get("error_code"))]
     if sample.get("error"):
         return [("decode_error", sample["error"])]
+    if sample.get("width") is None:
+        return [("decode_error", "no scores for this sample")]
     # size rules look at the image as published, not at its resized copy in raw/
     width = sample.get("original_width") or sample["width"]
     height = sample.get("original_height") or sample["height"]

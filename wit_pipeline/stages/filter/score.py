@@ -43,6 +43,12 @@ class ScoreJob:
     save_embeddings: bool = False
 
 
+def raw_fingerprint(raw_dir: Path, shard: str) -> list[int]:
+    """Size and mtime of a raw shard's parquet: scores of an older version are not reused."""
+    stat = (raw_dir / f"{shard}.parquet").stat()
+    return [stat.st_size, stat.st_mtime_ns]
+
+
 def scorer_for(spec: ClipSpec, device: str) -> ClipScorer:
     """One loaded model per process, shared by every shard it scores."""
     key = (spec.model_id, device)
@@ -202,5 +208,6 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         "rows": len(rows),
         "decoded": sum(1 for r in rows if r["width"]),
         "broken_members": broken,
+        "raw": raw_fingerprint(raw_dir, job.shard),
         "clip_model": scorer.model_id if scorer else None,
     }

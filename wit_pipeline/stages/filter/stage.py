@@ -19,7 +19,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide, load_samples
-from wit_pipeline.stages.filter.score import ScoreJob, score_shard
+from wit_pipeline.stages.filter.score import ScoreJob, raw_fingerprint, score_shard
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,13 @@ def score(workspace: Workspace, options: ScoreOptions) -> tuple[int, int]:
     wanted = options.clip.model_id if options.clip else None
     for shard in shards:
         info = markers.info(shard)
-        if info is not None and wanted is not None and info.get("clip_model") != wanted:
+        if info is None:
+            continue
+        if info.get("raw") != raw_fingerprint(workspace.raw_dir, shard):
+            # the raw shard was rewritten since (e.g. by download --retry-failed): start over
+            markers.forget(shard)
+            (workspace.scores_dir / f"{shard}.parquet").unlink(missing_ok=True)
+        elif wanted is not None and info.get("clip_model") != wanted:
             markers.forget(shard)
     jobs = [
         ScoreJob(
