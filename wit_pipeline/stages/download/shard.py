@@ -14,9 +14,11 @@ import json
 import os
 import tarfile
 import time
-from collections import Counter, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +34,7 @@ from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+REORDER_ROWS_PER_THREAD = 32
 SUCCESS, FAILED_DOWNLOAD, FAILED_RESIZE = "success", "failed_to_download", "failed_to_resize"
 RESIZER_ERRORS = {
     "image too small": "too_small",
@@ -158,10 +161,49 @@ def _settled(future: Future) -> Outcome:
         return Outcome(FAILED_DOWNLOAD, "unexpected_error", f"{type(exc).__name__}: {exc}")
 
 
-def _done(outcome: Outcome) -> Future:
-    future: Future = Future()
-    future.set_result(outcome)
-    return future
+def _submit_row(
+    pool: ThreadPoolExecutor, row: dict, *, fetcher: Fetcher, has_caption: bool, max_pixels: int
+) -> Future:
+    caption_missing = has_caption and row.get("caption") is None
+    return pool.submit(fetch_row, row.get("url"), caption_missing, fetcher, max_pixels)
+
+
+def _in_order(
+    rows: list[dict],
+    keep: dict[int, Outcome],
+    submit: Callable[[ThreadPoolExecutor, dict], Future],
+    resizer: Any,
+    threads: int,
+) -> Iterator[tuple[int, dict, Outcome]]:
+    """(index, row, outcome) of every row, in input order, without head-of-line blocking.
+
+    Fetches run on `threads` threads and are resized as soon as they finish (on this thread);
+    a slow row only holds back the writing, while up to REORDER_ROWS_PER_THREAD * threads
+    finished rows wait for it in memory, so one timeout does not idle the whole pool.
+    """
+    in_flight: dict[Future, int] = {}
+    ready: dict[int, Outcome] = {}
+    buffer_limit = max(256, REORDER_ROWS_PER_THREAD * threads)
+    next_submit = next_write = 0
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        while next_write < len(rows):
+            while (
+                next_submit < len(rows)
+                and len(in_flight) < 2 * threads
+                and next_submit - next_write < buffer_limit
+            ):
+                if next_submit in keep:
+                    ready[next_submit] = keep[next_submit]
+                else:
+                    in_flight[submit(pool, rows[next_submit])] = next_submit
+                next_submit += 1
+            if in_flight and next_write not in ready:
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    ready[in_flight.pop(future)] = resize_outcome(_settled(future), resizer)
+            while next_write in ready:
+                yield next_write, rows[next_write], ready.pop(next_write)
+                next_write += 1
 
 
 def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
@@ -229,47 +271,31 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
             job.resize.encode_format,
         )
         try:
-            window: deque[tuple[int, dict, Future]] = deque()
-            with ThreadPoolExecutor(max_workers=job.threads) as pool:
-
-                def drain(until: int) -> None:
-                    while len(window) > until:
-                        index, row, future = window.popleft()
-                        outcome = resize_outcome(_settled(future), resizer)
-                        key = f"{job.shard_id:05d}{index:0{job.key_digits}d}"
-                        meta = {
-                            **row,
-                            "key": key,
-                            "status": outcome.status,
-                            "error_message": outcome.error_message,
-                            "width": outcome.width,
-                            "height": outcome.height,
-                            "original_width": outcome.original_width,
-                            "original_height": outcome.original_height,
-                            "sha256": outcome.sha256,
-                            "error_code": outcome.error_code,
-                        }
-                        writer.write(outcome.image, key, row.get("caption"), meta)
-                        counts[outcome.status] += 1
-                        if outcome.error_code:
-                            codes[outcome.error_code] += 1
-                            messages[outcome.error_message or outcome.error_code] += 1
-
-                for index, row in enumerate(rows):
-                    if index in keep:
-                        future = _done(keep[index])
-                    else:
-                        caption_missing = has_caption and row.get("caption") is None
-                        future = pool.submit(
-                            fetch_row,
-                            row.get("url"),
-                            caption_missing,
-                            fetcher,
-                            job.resize.max_pixels,
-                        )
-                    window.append((index, row, future))
-                    drain(until=2 * job.threads)
-                drain(until=0)
+            submit = partial(
+                _submit_row,
+                fetcher=fetcher,
+                has_caption=has_caption,
+                max_pixels=job.resize.max_pixels,
+            )
+            for index, row, outcome in _in_order(rows, keep, submit, resizer, job.threads):
+                key = f"{job.shard_id:05d}{index:0{job.key_digits}d}"
+                meta = {
+                    **row,
+                    "key": key,
+                    "status": outcome.status,
+                    "error_message": outcome.error_message,
+                    "width": outcome.width,
+                    "height": outcome.height,
+                    "original_width": outcome.original_width,
+                    "original_height": outcome.original_height,
+                    "sha256": outcome.sha256,
+                    "error_code": outcome.error_code,
+                }
+                writer.write(outcome.image, key, row.get("caption"), meta)
+                counts[outcome.status] += 1
+                if outcome.error_code:
+                    codes[outcome.error_code] += 1
+                    messages[outcome.error_message or outcome.error_code] += 1
         finally:
             writer.close()
         end = time.time()

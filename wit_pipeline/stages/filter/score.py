@@ -94,11 +94,14 @@ class _Decoded:
                 image = opened.convert("RGB")
         except Exception as exc:
             return index, None, None, None, None, f"decode_error: {type(exc).__name__}"
-        tensor = self.preprocess(image) if self.preprocess is not None else None
-        phash = None
-        if self.hashes:
-            box = padded_content_box(image.width, image.height, *original)
-            phash = phash64(image.crop(box) if box else image)
+        try:
+            tensor = self.preprocess(image) if self.preprocess is not None else None
+            phash = None
+            if self.hashes:
+                box = padded_content_box(image.width, image.height, *original)
+                phash = phash64(image.crop(box) if box else image)
+        except Exception as exc:
+            return index, None, image.width, image.height, None, f"score_error: {exc}"[:200]
         return index, tensor, image.width, image.height, phash, None
 
 
