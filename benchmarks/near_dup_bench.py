@@ -12,23 +12,12 @@ The anchor is run at sizes up to ``--anchor-max`` (default 1M; at 10M it takes m
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 import numpy as np
+from machine import describe_machine
 
 from wit_pipeline.scoring import near_duplicate_pairs
-
-
-def machine() -> str:
-    """CPU model and core count of this machine."""
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores"
 
 
 def planted_hashes(size: int, distance: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -108,7 +97,7 @@ def main() -> None:
     parser.add_argument("--distance", type=int, nargs="+", default=[8])
     parser.add_argument("--anchor-max", type=int, default=1_000_000)
     args = parser.parse_args()
-    print(f"machine: {machine()}, numpy {np.__version__}", flush=True)
+    print(f"machine: {describe_machine()}, numpy {np.__version__}", flush=True)
     for distance in args.distance:
         for size in args.sizes:
             run(size, distance, args.anchor_max)

@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin
 
+from machine import cpu_name
+
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.scrape import ScrapeOptions, scrape
 from wit_pipeline.stages.scrape.archives import iter_warc_pages
@@ -77,17 +79,6 @@ def ours_stage(path: Path) -> tuple[int, int]:
     with tempfile.TemporaryDirectory() as workdir:
         summary = scrape(Workspace(Path(workdir)), [str(path)], ScrapeOptions(progress=False))
     return summary.counts["pages"], summary.pairs_before_dedupe
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (or the platform's machine name)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.machine()
 
 
 def best_of(fn, path: Path, repeat: int) -> tuple[float, int, int]:
