@@ -208,3 +208,22 @@ def test_rewritten_raw_shard_is_scored_again(workspace_copy):
     pq.write_table(table, shard)
     again = filter_stage(workspace_copy, NO_CLIP, None)
     assert (again.scored, again.cached) == (1, again.shards - 1)
+
+
+def test_damaged_raw_shards_give_per_sample_reasons(workspace_copy):
+    tar = workspace_copy.raw_dir / "00000.tar"
+    tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
+    other = workspace_copy.raw_dir / "00001.tar"
+    data = bytearray(other.read_bytes())
+    data[2000:2600] = b"\x00" * 600
+    other.write_bytes(bytes(data))
+    filter_stage(workspace_copy, NO_CLIP, DecideOptions())
+    decisions = _decisions(workspace_copy)
+    raw = {r["key"]: r for r in _raw_rows(workspace_copy)}
+    damaged = [d for d in decisions if d["reason"] == "decode_error"]
+    assert damaged, "the cut tar must leave samples without an image"
+    assert all(raw[d["key"]]["status"] == "success" for d in damaged)
+    assert all(
+        d["detail"] == "missing_image" or d["detail"].startswith("decode_error") for d in damaged
+    )
+    assert len(decisions) == len(raw)
