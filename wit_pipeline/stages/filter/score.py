@@ -57,39 +57,47 @@ def scorer_for(spec: ClipSpec, device: str) -> ClipScorer:
     return _SCORERS[key]
 
 
-def read_tar_images(path: Path) -> tuple[dict[str, bytes], int]:
-    """Image bytes by key from a raw tar, and how many members could not be read."""
-    images: dict[str, bytes] = {}
+def index_tar_images(path: Path) -> tuple[dict[str, tuple[int, int]], int]:
+    """(offset, size) of each image member by key, from the tar headers alone, and how many
+    members could not be read. Workers then read just their images: the shard is never held
+    in memory whole, and reading overlaps decoding."""
+    members: dict[str, tuple[int, int]] = {}
     broken = 0
     try:
         with tarfile.open(path) as archive:
             for member in archive:
                 key, _, ext = member.name.partition(".")
                 if ext.lower() in IMAGE_EXTENSIONS:
-                    handle = archive.extractfile(member)
-                    if handle is None:
+                    if member.isfile():
+                        members[key] = (member.offset_data, member.size)
+                    else:
                         broken += 1
-                        continue
-                    images[key] = handle.read()
     except (tarfile.TarError, OSError, EOFError):
         broken += 1
-    return images, broken
+    return members, broken
 
 
 class _Decoded:
-    """A torch Dataset decoding one image per item: (index, tensor or None, w, h, phash, error)."""
+    """A torch Dataset decoding one image per item: (index, tensor or None, w, h, phash, error).
 
-    def __init__(
-        self, items: list[tuple[int, bytes, tuple]], preprocess: Any, hashes: bool
-    ) -> None:
+    Items are (index, tar path, offset, size, original size); each worker reads its images
+    from the tar itself.
+    """
+
+    def __init__(self, items: list[tuple], preprocess: Any, hashes: bool) -> None:
         self.items, self.preprocess, self.hashes = items, preprocess, hashes
 
     def __len__(self) -> int:
         return len(self.items)
 
     def __getitem__(self, position: int) -> tuple:
-        index, data, original = self.items[position]
+        index, tar_path, offset, size, original = self.items[position]
         try:
+            with open(tar_path, "rb") as handle:
+                handle.seek(offset)
+                data = handle.read(size)
+            if len(data) < size:
+                raise EOFError(f"tar member cut short ({len(data)} of {size} bytes)")
             with Image.open(io.BytesIO(data)) as opened:
                 image = opened.convert("RGB")
         except Exception as exc:
@@ -150,7 +158,8 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
 
     raw_dir, scores_path = Path(job.raw_dir), Path(job.scores_dir) / f"{job.shard}.parquet"
     samples = pq.read_table(raw_dir / f"{job.shard}.parquet").to_pylist()
-    images, broken = read_tar_images(raw_dir / f"{job.shard}.tar")
+    tar_path = raw_dir / f"{job.shard}.tar"
+    images, broken = index_tar_images(tar_path)
     scorer = scorer_for(job.clip, job.device) if job.clip else None
     cached = _cached_rows(scores_path, [s["key"] for s in samples])
     if cached is not None:
@@ -168,7 +177,8 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
             rows[index]["error"] = "missing_image"
         else:
             original = (sample.get("original_width"), sample.get("original_height"))
-            items.append((index, images[sample["key"]], original))
+            offset, size = images[sample["key"]]
+            items.append((index, str(tar_path), offset, size, original))
     if cached is not None and scorer is None:
         items = []
     dataset = _Decoded(items, scorer.preprocess if scorer else None, hashes=cached is None)
