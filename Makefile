@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # Until the `demo` command exists: serve the test web on loopback, check it over HTTP, crawl it
-# (scrape), download its images and filter them (the furthest end-to-end path so far; no CLIP
+# (scrape), download its images, filter and shard them (the furthest end-to-end path so far; no CLIP
 # weights can be fetched here, so the demo filters without CLIP), then show the status.
 DEMO_DIR ?= wit-data/demo
 demo: install
@@ -34,6 +34,8 @@ demo: install
 	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) download --allow-private-networks --timeout 3 --retries 1 \
 		--samples-per-shard 50; \
 	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) filter --clip-model none --min-image-size 32; \
+	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) shard --samples-per-shard 32; \
+	$(BIN)/wit-pipeline verify-shards $(DEMO_DIR)/shards; \
 	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) status
 
 test: install lint

@@ -261,6 +261,40 @@ def cmd_filter(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_shard(args: argparse.Namespace) -> int:
+    """Write the kept samples as shuffled WebDataset shards with sizes.json and a manifest."""
+    from wit_pipeline.stages.shard import write_shards
+
+    summary = write_shards(
+        Workspace.at(args.workdir),
+        samples_per_shard=args.samples_per_shard,
+        seed=args.seed,
+        out=args.out,
+        processes=args.processes,
+        progress=not args.quiet,
+    )
+    if not args.quiet:
+        print(summary.line())
+    return EXIT_OK
+
+
+def cmd_verify_shards(args: argparse.Namespace) -> int:
+    """Check shards: tar integrity, counts, keys; inside a workspace, the kept samples."""
+    from wit_pipeline.stages.shard import verify_shards
+
+    path = Path(args.path)
+    if not path.is_dir():
+        raise InputError(f"{path}: not a folder of shards")
+    inside = Workspace(path.parent)
+    problems = verify_shards(path, inside if inside.decisions_path.is_file() else None)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not args.quiet:
+        verdict = "ok" if not problems else f"{len(problems)} problems"
+        print(f"{path}: {verdict}")
+    return EXIT_FAILED if problems else EXIT_OK
+
+
 def cmd_testweb_build(args: argparse.Namespace) -> int:
     """Write the synthetic test web as static files plus its ground truth."""
     from wit_pipeline.testweb import SyntheticWeb, WebConfig
@@ -333,6 +367,28 @@ def build_parser() -> argparse.ArgumentParser:
     _add_scrape_parser(sub)
     _add_download_parser(sub)
     _add_filter_parser(sub)
+    shard = _subparser(
+        sub, "shard", "write the kept samples as shuffled WebDataset shards", cmd_shard
+    )
+    shard.add_argument(
+        "--samples-per-shard",
+        type=_positive_int,
+        default=10_000,
+        help="samples per shard; every shard is full but the last (default: 10000)",
+    )
+    shard.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
+    shard.add_argument("--out", metavar="PATH", help="output folder (default: W/shards)")
+    shard.add_argument(
+        "--processes", type=_positive_int, default=1, help="shards written at once (default: 1)"
+    )
+    verify = _subparser(
+        sub,
+        "verify-shards",
+        "check a folder of shards (and, inside a "
+        "workspace, that it holds exactly the kept samples)",
+        cmd_verify_shards,
+    )
+    verify.add_argument("path", help="the shards folder")
 
     testweb = sub.add_parser(
         "testweb",

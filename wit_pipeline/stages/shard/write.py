@@ -1,0 +1,131 @@
+"""Write one output shard: copy its samples' raw members into a deterministic tar.
+
+Bytes are streamed from the raw tars (seek to the indexed member, copy `size` bytes), so memory
+stays at one copy buffer whatever the image sizes. Every header carries fixed metadata (mtime 0,
+uid/gid 0, empty owner names, mode 0o444) in ustar format, so a seed always gives the same
+bytes. The shard's manifest rows go to a hidden part file, gathered into manifest.parquet once
+every shard is written.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tarfile
+from collections import OrderedDict
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from wit_pipeline.core.atomic import atomic_path
+from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.stages.shard.plan import PlannedSample, ShardJob
+
+MANIFEST_PARTS = ".manifest-parts"
+OPEN_RAW_TARS = 32
+
+
+def tar_info(name: str, size: int) -> tarfile.TarInfo:
+    """A member header that depends only on the name and size."""
+    info = tarfile.TarInfo(name)
+    info.size = size
+    info.mtime = 0
+    info.mode = 0o444
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+class RawFiles:
+    """A small cache of open raw tars (a shard draws from many; file handles are bounded)."""
+
+    def __init__(self, limit: int = OPEN_RAW_TARS) -> None:
+        self.limit = limit
+        self.handles: OrderedDict[str, IO[bytes]] = OrderedDict()
+
+    def at(self, path: str, offset: int) -> IO[bytes]:
+        """The open file `path`, positioned at `offset`."""
+        handle = self.handles.pop(path, None)
+        if handle is None:
+            handle = open(path, "rb")  # noqa: SIM115 - kept open across samples, closed in close()
+            if len(self.handles) >= self.limit:
+                self.handles.popitem(last=False)[1].close()
+        self.handles[path] = handle
+        handle.seek(offset)
+        return handle
+
+    def read(self, path: str, offset: int, size: int) -> bytes:
+        """`size` bytes of `path` from `offset`."""
+        return self.at(path, offset).read(size)
+
+    def close(self) -> None:
+        """Close every cached handle."""
+        for handle in self.handles.values():
+            handle.close()
+        self.handles.clear()
+
+
+def sample_json(sample: PlannedSample, raw_meta: dict[str, Any], caption: str) -> dict[str, Any]:
+    """The KEY.json of an output sample: raw facts (url, sizes) plus the filter's facts."""
+    facts = sample.facts
+    return {
+        "key": sample.key,
+        "raw_key": sample.raw_key,
+        "raw_shard": Path(sample.raw_tar).stem,
+        "url": raw_meta.get("url"),
+        "caption": caption,
+        "clip_score": facts.get("clip_score"),
+        "clip_model": facts.get("clip_model"),
+        "phash": facts.get("phash"),
+        "width": facts.get("width") if facts.get("width") is not None else raw_meta.get("width"),
+        "height": (
+            facts.get("height") if facts.get("height") is not None else raw_meta.get("height")
+        ),
+        "original_width": raw_meta.get("original_width"),
+        "original_height": raw_meta.get("original_height"),
+        "sha256": raw_meta.get("sha256"),
+    }
+
+
+def _write_sample(
+    tar: tarfile.TarFile, raw: RawFiles, sample: PlannedSample
+) -> tuple[dict[str, Any], int]:
+    """Append one sample's three members; its JSON and the offset of its first header."""
+    offset = tar.offset
+    jpg, txt, meta = (sample.members[ext] for ext in ("jpg", "txt", "json"))
+    caption = raw.read(sample.raw_tar, txt.offset, txt.size)
+    raw_meta = json.loads(raw.read(sample.raw_tar, meta.offset, meta.size))
+    record = sample_json(sample, raw_meta, caption.decode("utf-8"))
+    tar.addfile(tar_info(f"{sample.key}.jpg", jpg.size), raw.at(sample.raw_tar, jpg.offset))
+    tar.addfile(tar_info(f"{sample.key}.txt", len(caption)), io.BytesIO(caption))
+    encoded = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
+    tar.addfile(tar_info(f"{sample.key}.json", len(encoded)), io.BytesIO(encoded))
+    return record, offset
+
+
+def _manifest_row(record: dict[str, Any], shard: str, offset: int) -> dict[str, Any]:
+    names = load_schema("manifest").arrow.names
+    row = {name: record.get(name) for name in names}
+    row.update(shard=shard, offset=offset)
+    return row
+
+
+def write_shard(job: ShardJob) -> dict[str, Any]:
+    """Write `job` as OUT/NAME.tar (atomically) and its manifest part; return its facts."""
+    out_dir = Path(job.out_dir)
+    rows = []
+    raw = RawFiles()
+    try:
+        with atomic_path(out_dir / job.name) as temp:
+            with tarfile.open(temp, "w", format=tarfile.USTAR_FORMAT) as tar:
+                for sample in job.samples:
+                    record, offset = _write_sample(tar, raw, sample)
+                    rows.append(_manifest_row(record, job.name, offset))
+            manifest = pa.Table.from_pylist(rows, schema=load_schema("manifest").arrow)
+            with atomic_path(out_dir / MANIFEST_PARTS / f"{Path(job.name).stem}.parquet") as part:
+                pq.write_table(manifest, part)
+    finally:
+        raw.close()
+    return {"samples": len(rows), "filesize": (out_dir / job.name).stat().st_size}
