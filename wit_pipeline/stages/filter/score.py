@@ -8,6 +8,7 @@ threshold re-reads the cache; another model recomputes only the CLIP columns.
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,6 +87,21 @@ class _Decoded:
 
     def __init__(self, items: list[tuple], preprocess: Any, hashes: bool) -> None:
         self.items, self.preprocess, self.hashes = items, preprocess, hashes
+        self._tar: tuple[int, str, Any] | None = None
+
+    def _read(self, tar_path: str, offset: int, size: int) -> bytes:
+        """Member bytes through one handle per process (workers are forked with the dataset)."""
+        if self._tar is None or self._tar[:2] != (os.getpid(), tar_path):
+            self._tar = (os.getpid(), tar_path, open(tar_path, "rb"))  # noqa: SIM115
+        handle = self._tar[2]
+        handle.seek(offset)
+        return handle.read(size)
+
+    def close(self) -> None:
+        """Close this process's tar handle."""
+        if self._tar is not None:
+            self._tar[2].close()
+            self._tar = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -93,9 +109,7 @@ class _Decoded:
     def __getitem__(self, position: int) -> tuple:
         index, tar_path, offset, size, original = self.items[position]
         try:
-            with open(tar_path, "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(size)
+            data = self._read(tar_path, offset, size)
             if len(data) < size:
                 raise EOFError(f"tar member cut short ({len(data)} of {size} bytes)")
             with Image.open(io.BytesIO(data)) as opened:
@@ -189,22 +203,27 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         collate_fn=_collate,
     )
     embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
-    for batch in loader:
-        ready = []
-        for index, tensor, width, height, phash, error in batch:
-            if cached is None:
-                rows[index].update(width=width, height=height, phash=phash, error=error)
-            if tensor is not None:
-                ready.append((index, tensor))
-        if scorer and ready:
-            captions = [samples[i].get("caption") or "" for i, _ in ready]
-            scores, image_emb, text_emb = scorer.score(torch.stack([t for _, t in ready]), captions)
-            for (index, _), value in zip(ready, scores, strict=True):
-                rows[index]["clip_score"] = float(value)
-            if job.save_embeddings:
-                embeddings["index"].extend(i for i, _ in ready)
-                embeddings["image"].append(image_emb)
-                embeddings["text"].append(text_emb)
+    try:
+        for batch in loader:
+            ready = []
+            for index, tensor, width, height, phash, error in batch:
+                if cached is None:
+                    rows[index].update(width=width, height=height, phash=phash, error=error)
+                if tensor is not None:
+                    ready.append((index, tensor))
+            if scorer and ready:
+                captions = [samples[i].get("caption") or "" for i, _ in ready]
+                scores, image_emb, text_emb = scorer.score(
+                    torch.stack([t for _, t in ready]), captions
+                )
+                for (index, _), value in zip(ready, scores, strict=True):
+                    rows[index]["clip_score"] = float(value)
+                if job.save_embeddings:
+                    embeddings["index"].extend(i for i, _ in ready)
+                    embeddings["image"].append(image_emb)
+                    embeddings["text"].append(text_emb)
+    finally:
+        dataset.close()
     with atomic_path(scores_path) as temp:
         pq.write_table(pa.Table.from_pylist(rows, schema=load_schema("scores").arrow), temp)
     if job.save_embeddings and embeddings["index"]:

@@ -68,9 +68,11 @@ def _raw_shards(workspace: Workspace) -> list[str]:
     return shards
 
 
-def score(workspace: Workspace, options: ScoreOptions) -> tuple[int, int]:
+def score(
+    workspace: Workspace, options: ScoreOptions, shards: list[str] | None = None
+) -> tuple[int, int]:
     """Score every raw shard not yet scored by this model: (shards scored, shards cached)."""
-    shards = _raw_shards(workspace)
+    shards = shards if shards is not None else _raw_shards(workspace)
     markers = Markers(workspace.scores_dir)
     wanted = options.clip.model_id if options.clip else None
     for shard in shards:
@@ -116,9 +118,10 @@ def filter_stage(
 ) -> FilterSummary:
     """Run the score phase (unless None), then the decide phase (unless None)."""
     start = time.monotonic()
-    summary = FilterSummary(shards=len(_raw_shards(workspace)))
+    shards = _raw_shards(workspace)
+    summary = FilterSummary(shards=len(shards))
     if score_options is not None:
-        summary.scored, summary.cached = score(workspace, score_options)
+        summary.scored, summary.cached = score(workspace, score_options, shards)
     if decide_options is not None:
         samples = load_samples(workspace.raw_dir, workspace.scores_dir)
         summary.decisions = decide(samples, decide_options)
