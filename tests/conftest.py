@@ -1,9 +1,13 @@
 """Shared fixtures. Test web: a small deterministic synthetic web, its model and live servers."""
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.workspaces import FAST, write_urls
+from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.download import InputSpec, download
 from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
 
 TESTWEB_CONFIG = WebConfig(
@@ -55,3 +59,13 @@ def fresh_testweb(testweb_web: SyntheticWeb) -> Iterator[WebServer]:
     """A server of its own for one test: fresh rate-limit state, free to stop."""
     with WebServer(testweb_web) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def downloaded_testweb(tmp_path_factory, testweb, testweb_truth) -> Path:
+    """A workspace whose raw/ holds every URL of the test web (faults included), read-only:
+    the filter and shard tests copy it."""
+    root = tmp_path_factory.mktemp("downloaded")
+    urls = write_urls(root / "urls.parquet", testweb_truth)
+    download(Workspace(root / "w"), InputSpec(urls, samples_per_shard=40), FAST)
+    return root / "w"

@@ -3,11 +3,9 @@
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
-from wit_pipeline.stages.download import DownloadOptions, FetchOptions
+from tests.workspaces import write_urls
 from wit_pipeline.testweb import WebServer
 
 EXPECTED_CODE = {
@@ -33,25 +31,6 @@ EXPECTED_CODE = {
     "connection_reset": "connection_error",
 }
 """The error_code every test web kind must end with (None: a successful sample)."""
-
-FAST = DownloadOptions(
-    fetch=FetchOptions(timeout=1.0, retries=1, backoff=0.05, allow_private_networks=True),
-    threads=16,
-    processes=1,
-    progress=False,
-)
-
-
-def write_urls(path: Path, rows: list[dict]) -> Path:
-    """A url/caption parquet of ground-truth rows (true captions)."""
-    table = pa.table(
-        {
-            "url": [r["url"] for r in rows],
-            "caption": [r["true_caption"] or "a caption" for r in rows],
-        }
-    )
-    pq.write_table(table, path)
-    return path
 
 
 @pytest.fixture(scope="module")

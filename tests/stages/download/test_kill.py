@@ -9,7 +9,7 @@ import time
 
 import pyarrow.parquet as pq
 
-from tests.stages.download.conftest import write_urls
+from tests.workspaces import write_urls
 
 OWN_MEMORY_MIB = 250
 """Peak memory over what importing img2dataset's parts costs (it pulls torch and wandb: about

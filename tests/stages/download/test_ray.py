@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pyarrow.parquet as pq
 
-from tests.stages.download.conftest import FAST, write_urls
+from tests.workspaces import FAST, write_urls
 from wit_pipeline.core.executor import Engine
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.download import InputSpec, download

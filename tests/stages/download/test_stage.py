@@ -13,7 +13,8 @@ import pytest
 import webdataset as wds
 from PIL import Image
 
-from tests.stages.download.conftest import EXPECTED_CODE, FAST, write_urls
+from tests.stages.download.conftest import EXPECTED_CODE
+from tests.workspaces import FAST, write_urls
 from wit_pipeline.cli import main
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema

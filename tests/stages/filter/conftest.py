@@ -6,25 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.stages.download.conftest import FAST, write_urls
 from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.download import InputSpec, download
 
 TINY_CLIP = {
     "embed_dim": 32,
     "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
     "text_cfg": {"context_length": 32, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
 }
-
-
-@pytest.fixture(scope="session")
-def downloaded_testweb(tmp_path_factory, testweb, testweb_truth) -> Path:
-    """A workspace whose raw/ holds every URL of the test web (faults included), read-only:
-    tests copy it with `workspace_copy`."""
-    root = tmp_path_factory.mktemp("downloaded")
-    urls = write_urls(root / "urls.parquet", testweb_truth)
-    download(Workspace(root / "w"), InputSpec(urls, samples_per_shard=40), FAST)
-    return root / "w"
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.stages.download.conftest import FAST, write_urls
 from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.download import InputSpec, download
 from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 from wit_pipeline.stages.shard import write_shards
 
@@ -16,13 +14,11 @@ SAMPLES_PER_SHARD = 5
 
 
 @pytest.fixture(scope="session")
-def filtered_testweb(tmp_path_factory, testweb, testweb_truth) -> Path:
-    """A workspace with raw/ downloaded from the test web and decisions.parquet (no CLIP),
-    read-only: tests copy it with `filtered_workspace`."""
-    root = tmp_path_factory.mktemp("filtered")
-    urls = write_urls(root / "urls.parquet", testweb_truth)
-    workspace = Workspace(root / "w")
-    download(workspace, InputSpec(urls, samples_per_shard=40), FAST)
+def filtered_testweb(downloaded_testweb, tmp_path_factory) -> Path:
+    """A copy of the downloaded test web with decisions.parquet (no CLIP), read-only: tests
+    copy it with `filtered_workspace`."""
+    workspace = Workspace(tmp_path_factory.mktemp("filtered") / "w")
+    shutil.copytree(downloaded_testweb, workspace.root)
     filter_stage(workspace, ScoreOptions(clip=None, progress=False), DecideOptions())
     return workspace.root
 
