@@ -430,6 +430,39 @@ def report_faults(runs: list[Run], kinds: dict[str, str], cap: float, clean_best
     print("\n".join(fault_table(runs, kinds)))
 
 
+def head_of_line(urls: int, every: int) -> None:
+    """One shard of `urls` clean rows, alone and with a slow-first-byte URL every `every` rows:
+    does one request at its deadline idle the shard? (1 process, 32 threads, timeout 5 s.)"""
+    settings = Settings(1, 32, 5, 0, 256, "border", 95, urls + urls // every + 1)
+    web = make_web(urls, 1)
+    rows, files = render_clean(web, urls)
+    with (
+        tempfile.TemporaryDirectory() as tmp_name,
+        serve_dict(files) as origin,
+        WebServer(web) as fault_server,
+    ):
+        tmp = Path(tmp_name)
+        truth = web.ground_truth(fault_server.origin).to_pylist()
+        slow = next(r["url"] for r in truth if r["kind"] == "slow_first_byte")
+        clean = [origin + row["path"] for row in rows]
+        mixed = [
+            u
+            for i, url in enumerate(clean)
+            for u in ([slow, url] if i % every == every // 2 else [url])
+        ]
+        print(f"{'input':18} {'tool':12} {'wall s':>7} {'in shard s':>11} {'ok':>6}")
+        for name, batch in [("clean", clean), (f"slow every {every}", mixed)]:
+            path = write_input(
+                tmp / f"{name.replace(' ', '-')}.parquet", batch, ["a caption"] * len(batch)
+            )
+            for tool in ("ours", "img2dataset"):
+                run = run_tool(tool, path, tmp, settings, 300)
+                print(
+                    f"{name:18} {tool:12} {run.seconds:7.1f} {run.span:11.1f} {run.successes:6,}",
+                    flush=True,
+                )
+
+
 def main() -> int:
     """Build both sets, serve them, run both phases, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -440,7 +473,17 @@ def main() -> int:
     parser.add_argument("--samples-per-shard", type=int, default=750)
     parser.add_argument("--faults-per-kind", type=int, default=3)
     parser.add_argument("--fault-cap", type=float, default=300.0, help="seconds (default: 300)")
+    parser.add_argument(
+        "--head-of-line",
+        type=int,
+        metavar="EVERY",
+        help="instead: one shard of --urls rows with a slow URL every EVERY rows",
+    )
     args = parser.parse_args()
+    if args.head_of_line:
+        print(f"machine: {cpu_name()}, {os.cpu_count()} cores (code {code_version()})")
+        head_of_line(args.urls, args.head_of_line)
+        return 0
     clean = Settings(args.processes, args.threads, 10, 1, 256, "border", 95, args.samples_per_shard)
     faulty = replace(clean, timeout=5)
     print(

@@ -90,6 +90,84 @@ def best_of(fn, path: Path, repeat: int) -> tuple[float, int, int]:
     return best, pages, pairs
 
 
+def _img_attrs_lexbor(html: bytes) -> int:
+    from selectolax.lexbor import LexborHTMLParser
+
+    return sum(1 for n in LexborHTMLParser(html).css("img") if n.attributes.get("alt"))
+
+
+def _img_attrs_lxml(html: bytes) -> int:
+    import lxml.html
+
+    return sum(1 for n in lxml.html.fromstring(html).iter("img") if n.get("alt"))
+
+
+def _img_attrs_resiliparse(html: bytes) -> int:
+    from resiliparse.parse.html import HTMLTree
+
+    nodes = HTMLTree.parse_from_bytes(html).body.query_selector_all("img")
+    return sum(1 for n in nodes if n.getattr("alt"))
+
+
+def _img_attrs_bs4(html: bytes) -> int:
+    from bs4 import BeautifulSoup
+
+    return sum(1 for n in BeautifulSoup(html, "html.parser").find_all("img") if n.get("alt"))
+
+
+def reader_table(path: Path, repeat: int) -> None:
+    """Seconds to read every response body of the bench WARC with FastWARC and with warcio."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from warcio.archiveiterator import ArchiveIterator as WarcioIterator
+
+    def fastwarc() -> None:
+        with open(path, "rb") as handle:
+            for record in ArchiveIterator(handle, record_types=WarcRecordType.response):
+                record.reader.read()
+
+    def warcio() -> None:
+        with open(path, "rb") as handle:
+            for record in WarcioIterator(handle):
+                if record.rec_type == "response":
+                    record.content_stream().read()
+
+    times = {}
+    for name, fn in [("FastWARC", fastwarc), ("warcio", warcio)]:
+        best = float("inf")
+        for _ in range(repeat):
+            start = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - start)
+        times[name] = best
+    print(
+        f"WARC reading: FastWARC {times['FastWARC']:.2f} s, warcio {times['warcio']:.2f} s "
+        f"({times['warcio'] / times['FastWARC']:.1f}x)"
+    )
+
+
+def parser_table(repeat: int = 50) -> None:
+    """Milliseconds to parse the real page and read its <img alt> with each candidate parser
+    (lxml and resiliparse are optional: `pip install lxml resiliparse` to include them)."""
+    (page,) = list(iter_warc_pages(REAL_WARC, Counter(), 10_000_000))
+    html = page.html.encode()
+    print(f"parser choice: ms to parse the {len(html) // 1024} KB page and read its <img alt>")
+    for name, fn in [
+        ("lexbor (selectolax)", _img_attrs_lexbor),
+        ("lxml", _img_attrs_lxml),
+        ("resiliparse", _img_attrs_resiliparse),
+        ("BeautifulSoup", _img_attrs_bs4),
+    ]:
+        try:
+            fn(html)
+        except ImportError:
+            print(f"  {name:22} not installed")
+            continue
+        start = time.perf_counter()
+        for _ in range(repeat):
+            fn(html)
+        print(f"  {name:22} {(time.perf_counter() - start) / repeat * 1000:6.2f} ms")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000)
@@ -100,6 +178,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         path = build_input(Path(tmp), args.pages)
+        reader_table(path, args.repeat)
         rows = [
             (name, *best_of(fn, path, args.repeat))
             for name, fn in [
@@ -119,6 +198,7 @@ def main() -> int:
             f"{name:38} {pages / seconds:9,.0f} {pairs / seconds:9,.0f} {pairs:7,} "
             f"{anchor_seconds / seconds:9.1f}x"
         )
+    parser_table()
     return 0
 
 
