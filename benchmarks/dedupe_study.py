@@ -16,13 +16,11 @@ import tempfile
 from itertools import combinations
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
+from testweb_workspace import download_testweb
 
-from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.download import DownloadOptions, FetchOptions, InputSpec, download
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
-from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
+from wit_pipeline.testweb import SyntheticWeb, WebConfig
 
 
 def hashed_samples(pages: int, seed: int, workdir: Path) -> list[tuple[int, int | None, str]]:
@@ -32,19 +30,7 @@ def hashed_samples(pages: int, seed: int, workdir: Path) -> list[tuple[int, int 
             seed=seed, pages=pages, near_dup_share=0.15, exact_dup_share=0.05, faults_per_kind=0
         )
     )
-    with WebServer(web) as server:
-        truth = web.ground_truth(server.origin).to_pylist()
-        ok = [r for r in truth if r["kind"] == "ok" and r["format"] != "gif"]
-        urls = workdir / "urls.parquet"
-        pq.write_table(
-            pa.table({"url": [r["url"] for r in ok], "caption": [r["true_caption"] for r in ok]}),
-            urls,
-        )
-        workspace = Workspace(workdir / "w")
-        options = DownloadOptions(
-            fetch=FetchOptions(allow_private_networks=True), processes=1, progress=False
-        )
-        download(workspace, InputSpec(urls, samples_per_shard=500), options)
+    workspace, ok = download_testweb(web, workdir, with_gif=False)
     filter_stage(workspace, ScoreOptions(clip=None, progress=False), None)
     by_url = {r["url"]: r for r in ok}
     samples = []

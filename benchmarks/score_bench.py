@@ -35,18 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import torch
 from machine import describe_machine
 from PIL import Image
+from testweb_workspace import download_testweb
 
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
-from wit_pipeline.stages.download import DownloadOptions, FetchOptions, InputSpec, download
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
 from wit_pipeline.stages.filter.score import IMAGE_EXTENSIONS, scorer_for
-from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
+from wit_pipeline.testweb import SyntheticWeb, WebConfig
 
 MODEL = "ViT-B-32"
 SPEC = ClipSpec(MODEL, "random")
@@ -77,22 +76,11 @@ class Timing:
 
 
 def build_raw(images: int, workdir: Path, name: str) -> Workspace:
-    """A workspace `workdir/name` whose raw/ holds `images` test-web images in one shard."""
-    pages = images // 6 + 2
-    web = SyntheticWeb(WebConfig(seed=0, pages=pages, faults_per_kind=0))
-    with WebServer(web) as server:
-        truth = web.ground_truth(server.origin).to_pylist()
-        ok = [r for r in truth if r["kind"] == "ok" and r["format"] != "gif"][:images]
-        urls = workdir / f"{name}.parquet"
-        pq.write_table(
-            pa.table({"url": [r["url"] for r in ok], "caption": [r["true_caption"] for r in ok]}),
-            urls,
-        )
-        workspace = Workspace(workdir / name)
-        options = DownloadOptions(
-            fetch=FetchOptions(allow_private_networks=True), processes=1, progress=False
-        )
-        download(workspace, InputSpec(urls, samples_per_shard=images), options)
+    """A workspace under `workdir/name` whose raw/ holds `images` test-web images in one shard."""
+    web = SyntheticWeb(WebConfig(seed=0, pages=images // 6 + 2, faults_per_kind=0))
+    workspace, _ = download_testweb(
+        web, workdir / name, limit=images, with_gif=False, samples_per_shard=images
+    )
     return workspace
 
 

@@ -33,19 +33,18 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
 from machine import describe_machine
 from PIL import Image
+from testweb_workspace import download_testweb
 
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.reader import shard_pipeline
-from wit_pipeline.stages.download import DownloadOptions, FetchOptions, InputSpec, download
 from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 from wit_pipeline.stages.shard import write_shards
-from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
+from wit_pipeline.testweb import SyntheticWeb, WebConfig
 
 EXTENSIONS = ("jpg", "txt", "json")
 MB = 1e6
@@ -79,29 +78,13 @@ class Timing:
 
 
 def build_workspace(pages: int, root: Path) -> Workspace:
-    """A workspace at `root` with raw/ downloaded from the test web and decisions.parquet."""
-    workspace = Workspace(root)
+    """A workspace under `root` with raw/ downloaded from the test web and decisions.parquet
+    (reused when `root` already holds one)."""
+    workspace = Workspace(root / "w")
     if workspace.decisions_path.is_file():
         return workspace
-    root.mkdir(parents=True, exist_ok=True)
     web = SyntheticWeb(WebConfig(seed=0, pages=pages, faults_per_kind=0))
-    with WebServer(web) as server:
-        truth = web.ground_truth(server.origin).to_pylist()
-        rows = [r for r in truth if r["kind"] == "ok"]
-        urls = root / "urls.parquet"
-        pq.write_table(
-            pa.table(
-                {
-                    "url": [r["url"] for r in rows],
-                    "caption": [r["true_caption"] or "a caption" for r in rows],
-                }
-            ),
-            urls,
-        )
-        options = DownloadOptions(
-            fetch=FetchOptions(allow_private_networks=True), threads=16, processes=2, progress=False
-        )
-        download(workspace, InputSpec(urls, samples_per_shard=500), options)
+    workspace, _ = download_testweb(web, root, processes=2, threads=16)
     filter_stage(workspace, ScoreOptions(clip=None, progress=False), DecideOptions())
     return workspace
 
