@@ -1,9 +1,12 @@
 """The filter stage end to end on the downloaded test web: scores, decisions, cache, rules."""
 
+import json
+
 import pyarrow.parquet as pq
 import pytest
 
 from wit_pipeline.cli import main
+from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import validate_file
 from wit_pipeline.scoring.clip import ClipSpec
@@ -227,3 +230,17 @@ def test_damaged_raw_shards_give_per_sample_reasons(workspace_copy):
         d["detail"] == "missing_image" or d["detail"].startswith("decode_error") for d in damaged
     )
     assert len(decisions) == len(raw)
+
+
+def test_padding_is_cut_only_from_border_resized_shards(workspace_copy):
+    filter_stage(workspace_copy, NO_CLIP, None)
+    border = pq.read_table(workspace_copy.scores_dir / "00000.parquet").column("phash")
+    stats_path = workspace_copy.raw_dir / "00000_stats.json"
+    stats = json.loads(stats_path.read_text())
+    assert stats["resize_mode"] == "border"
+    stats_path.write_text(json.dumps({**stats, "resize_mode": "center_crop"}))
+    (workspace_copy.scores_dir / "00000.parquet").unlink()
+    Markers(workspace_copy.scores_dir).forget("00000")
+    filter_stage(workspace_copy, NO_CLIP, None)
+    whole = pq.read_table(workspace_copy.scores_dir / "00000.parquet").column("phash")
+    assert border != whole, "non-square originals must hash differently without the cut"

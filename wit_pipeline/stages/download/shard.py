@@ -310,6 +310,8 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
             "status_dict": dict(messages.most_common(1000)),
             "error_codes": dict(codes.most_common()),
             "wit_pipeline_version": __version__,
+            "resize_mode": job.resize.resize_mode,
+            "image_size": job.resize.image_size,
         }
         (temp / f"{stem}_stats.json").write_text(json.dumps(stats, indent=4, sort_keys=True))
     return {

@@ -8,6 +8,7 @@ threshold re-reads the cache; another model recomputes only the CLIP columns.
 from __future__ import annotations
 
 import io
+import json
 import os
 import tarfile
 from dataclasses import dataclass
@@ -42,6 +43,16 @@ class ScoreJob:
     batch_size: int = 64
     workers: int = 0
     save_embeddings: bool = False
+
+
+def _resize_mode(raw_dir: Path, shard: str) -> str:
+    """How the download resized this shard, from its `_stats.json` (img2dataset's own stats
+    do not say: its default, `border`, is assumed). Only `border` adds padding to cut away."""
+    path = raw_dir / f"{shard}_stats.json"
+    try:
+        return str(json.loads(path.read_text()).get("resize_mode", "border"))
+    except (OSError, ValueError):
+        return "border"
 
 
 def raw_fingerprint(raw_dir: Path, shard: str) -> list[int]:
@@ -172,6 +183,7 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
 
     raw_dir, scores_path = Path(job.raw_dir), Path(job.scores_dir) / f"{job.shard}.parquet"
     samples = pq.read_table(raw_dir / f"{job.shard}.parquet").to_pylist()
+    letterboxed = _resize_mode(raw_dir, job.shard) == "border"
     tar_path = raw_dir / f"{job.shard}.tar"
     images, broken = index_tar_images(tar_path)
     scorer = scorer_for(job.clip, job.device) if job.clip else None
@@ -190,7 +202,11 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         elif sample["key"] not in images:
             rows[index]["error"] = "missing_image"
         else:
-            original = (sample.get("original_width"), sample.get("original_height"))
+            original = (
+                (sample.get("original_width"), sample.get("original_height"))
+                if letterboxed
+                else (None, None)
+            )
             offset, size = images[sample["key"]]
             items.append((index, str(tar_path), offset, size, original))
     if cached is not None and scorer is None:
