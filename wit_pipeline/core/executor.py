@@ -7,6 +7,7 @@ writes its own outputs atomically and returns JSON-able facts, stored in its mar
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,9 @@ class Unit:
     payload: Any
 
 
+ENGINES = ("local", "ray")
+
+
 @dataclass(frozen=True)
 class Engine:
     """Where units run: `local` (this process, or a process pool) or `ray` (a local Ray started
@@ -42,6 +46,12 @@ class Engine:
 
     kind: str = "local"
     ray_address: str | None = None
+    gpus_per_task: float = 0.0
+
+    def require(self) -> None:
+        """Fail with one line naming the extra when this engine's package is missing."""
+        if self.kind == "ray" and importlib.util.find_spec("ray") is None:
+            raise InputError("--engine ray needs the ray package: pip install 'wit-pipeline[ray]'")
 
 
 @dataclass
@@ -66,12 +76,15 @@ def run_units(
     desc: str = "units",
     progress: bool = True,
     engine: Engine | None = None,
+    gpus_per_task: float = 0.0,
 ) -> RunResult:
     """Run `work(unit.payload)` for each unit not yet done; `processes=1` runs in this process.
+    Under Ray each unit is a task asking for `gpus_per_task` GPUs (scoring on GPU actors).
 
     The work function is the same whatever the engine; markers are written here, by the driver.
     """
     engine = engine or Engine()
+    engine.require()
     marker_dir.mkdir(parents=True, exist_ok=True)
     markers = Markers(marker_dir)
     for path in remove_stale_temps(marker_dir):
@@ -106,7 +119,7 @@ def run_units(
 
     try:
         if engine.kind == "ray":
-            for unit, outcome in _ray_outcomes(todo, work, processes, engine):
+            for unit, outcome in _ray_outcomes(todo, work, processes, engine, gpus_per_task):
                 finish(unit, outcome)
         elif processes <= 1 or len(todo) <= 1:
             for unit in todo:
@@ -134,7 +147,7 @@ def run_units(
 
 
 def _ray_outcomes(
-    todo: Sequence[Unit], work: WorkFn, processes: int, engine: Engine
+    todo: Sequence[Unit], work: WorkFn, processes: int, engine: Engine, gpus_per_task: float
 ) -> Iterator[tuple[Unit, Callable[[], dict[str, Any]]]]:
     """Run the units as Ray tasks; yield each with a getter of its result as it finishes."""
     try:
@@ -150,7 +163,7 @@ def _ray_outcomes(
         else:
             ray.init(num_cpus=max(1, processes), include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(work)
+        remote = ray.remote(num_gpus=gpus_per_task)(work) if gpus_per_task else ray.remote(work)
         refs = {remote.remote(unit.payload): unit for unit in todo}
         pending = list(refs)
         while pending:

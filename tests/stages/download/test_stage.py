@@ -308,4 +308,4 @@ def test_unfinished_pairs_are_refused(tmp_path, capsys):
 
 def test_ray_address_needs_the_ray_distributor(tmp_path, capsys):
     assert main(["--workdir", str(tmp_path), "download", "x.parquet", "--ray-address", "auto"]) == 2
-    assert "--ray-address needs --distributor ray" in capsys.readouterr().err
+    assert "--ray-address needs --engine ray" in capsys.readouterr().err

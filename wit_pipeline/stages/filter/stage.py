@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.executor import Unit, run_units
+from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
@@ -33,6 +33,7 @@ class ScoreOptions:
     processes: int = 1
     save_embeddings: bool = False
     progress: bool = True
+    engine: Engine = field(default_factory=Engine)
 
 
 @dataclass
@@ -105,6 +106,8 @@ def score(
         processes=options.processes,
         desc="score",
         progress=options.progress,
+        engine=options.engine,
+        gpus_per_task=options.engine.gpus_per_task,
     )
     markers.mark_stage_done({"clip_model": wanted, "shards": len(shards)})
     return len(shards) - len(result.skipped), len(result.skipped)

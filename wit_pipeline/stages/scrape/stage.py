@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_folder, atomic_path
-from wit_pipeline.core.executor import Unit, run_units
+from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.parquet_parts import write_parts
 from wit_pipeline.core.schemas import load_schema
@@ -71,6 +71,7 @@ class ScrapeOptions:
     html_files_per_unit: int = 500
     processes: int = 1
     progress: bool = True
+    engine: Engine = field(default_factory=Engine)
 
 
 @dataclass(frozen=True)
@@ -289,6 +290,7 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
         processes=options.processes,
         desc="scrape",
         progress=options.progress,
+        engine=options.engine,
     )
     counts: Counter = Counter()
     for info in result.infos.values():

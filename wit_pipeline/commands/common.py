@@ -1,0 +1,145 @@
+"""What every command module shares: the parser class, global options, argument types and
+exit codes. Command modules register themselves with `add_command`; `wit_pipeline.cli` only
+assembles them."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.executor import ENGINES, Engine
+from wit_pipeline.core.workspace import Workspace
+
+PROG = "wit-pipeline"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+Handler = Callable[[argparse.Namespace], int]
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    """Global options, accepted before or after the sub-command."""
+    default = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--workdir",
+        metavar="DIR",
+        default=default,
+        help="workspace folder (default: $WIT_WORKDIR or ./wit-data)",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="more detail (repeat for debug output)",
+    )
+    parser.add_argument(
+        "-q",
+        "--quiet",
+        action="count",
+        default=argparse.SUPPRESS if suppress else 0,
+        help="only errors; no progress bars",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=default,
+        help="where units run: a local process pool or Ray tasks (default: $WIT_ENGINE or local)",
+    )
+    parser.add_argument(
+        "--ray-address",
+        metavar="ADDRESS",
+        default=default,
+        help="with --engine ray: the cluster to join ('auto' for a running one; default: start "
+        "a local Ray for the run)",
+    )
+    parser.add_argument(
+        "--gpus-per-task",
+        type=non_negative_float,
+        default=default,
+        help="with --engine ray: GPUs each scoring task asks for (default: 0)",
+    )
+
+
+def engine_from(args: argparse.Namespace) -> Engine:
+    """The engine the global options (or $WIT_ENGINE) ask for; a missing ray package is an
+    input error naming the extra, never a silent fallback to local."""
+    kind = args.engine or os.environ.get("WIT_ENGINE") or "local"
+    if kind not in ENGINES:
+        raise InputError(f"WIT_ENGINE={kind!r}: must be one of {', '.join(ENGINES)}")
+    if getattr(args, "distributor", None) == "ray":
+        kind = "ray"
+    if args.ray_address and kind != "ray":
+        raise InputError("--ray-address needs --engine ray (or download's --distributor ray)")
+    engine = Engine(kind, args.ray_address, args.gpus_per_task or 0.0)
+    engine.require()
+    return engine
+
+
+def stage_handler(run_stage: Callable[..., Any]) -> Handler:
+    """The command handler of a stage: run it on the workspace with the chosen engine, then
+    print its summary line (also under -q for a dry run, whose summary is the output)."""
+
+    def handler(args: argparse.Namespace) -> int:
+        summary = run_stage(Workspace.at(args.workdir), args, engine_from(args))
+        if not args.quiet or getattr(args, "dry_run", False):
+            print(summary.line())
+        return EXIT_OK
+
+    return handler
+
+
+def add_command(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    handler: Handler,
+) -> argparse.ArgumentParser:
+    """A sub-command parser that also takes the global options and runs `handler`."""
+    parser = sub.add_parser(name, help=help_text, description=help_text)
+    add_global_options(parser, suppress=True)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
+    return value
