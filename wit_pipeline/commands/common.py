@@ -70,16 +70,23 @@ def add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
 
 
 def engine_from(args: argparse.Namespace) -> Engine:
-    """The engine the global options (or $WIT_ENGINE) ask for; a missing ray package is an
-    input error naming the extra, never a silent fallback to local."""
+    """The engine the global options (or $WIT_ENGINE) ask for."""
     kind = args.engine or os.environ.get("WIT_ENGINE") or "local"
     if kind not in ENGINES:
         raise InputError(f"WIT_ENGINE={kind!r}: must be one of {', '.join(ENGINES)}")
-    if getattr(args, "distributor", None) == "ray":
+    return resolve_engine(kind, args.ray_address, args.gpus_per_task or 0.0, args)
+
+
+def resolve_engine(
+    kind: str, ray_address: str | None, gpus_per_task: float, stage_args: argparse.Namespace
+) -> Engine:
+    """The engine for one stage run (download's `--distributor ray` asks for Ray too); a
+    missing ray package is an input error naming the extra, never a silent fallback."""
+    if getattr(stage_args, "distributor", None) == "ray":
         kind = "ray"
-    if args.ray_address and kind != "ray":
+    if ray_address and kind != "ray":
         raise InputError("--ray-address needs --engine ray (or download's --distributor ray)")
-    engine = Engine(kind, args.ray_address, args.gpus_per_task or 0.0)
+    engine = Engine(kind, ray_address, gpus_per_task)
     engine.require()
     return engine
 

@@ -1,0 +1,94 @@
+"""Config files: validated with the stage commands' own argument types, one line per problem."""
+
+import pytest
+import yaml
+
+from wit_pipeline.cli import main
+from wit_pipeline.config import config_from_dict, load_config
+from wit_pipeline.core.errors import InputError
+
+BASE = {"scrape": {"sources": ["pages/"]}}
+
+
+def _error(data) -> str:
+    with pytest.raises(InputError) as info:
+        config_from_dict(data, "cfg.yaml")
+    return str(info.value)
+
+
+def test_defaults_fill_every_option():
+    config = config_from_dict(BASE, "cfg.yaml")
+    assert config.stages()[:4] == ["scrape", "download", "filter", "shard"]
+    assert config.sections["filter"].dedupe_distance == 8
+    assert config.sections["shard"].samples_per_shard == 10_000
+    assert config.sections["scrape"].sources == ["pages/"]
+
+
+def test_values_are_converted_like_the_command_line():
+    config = config_from_dict(
+        {**BASE, "filter": {"min-clip-score": 0.28, "clip_model": "none"}, "shard": {"seed": 3}},
+        "cfg.yaml",
+    )
+    assert config.sections["filter"].min_clip_score == 0.28
+    assert config.sections["filter"].clip_model == "none"
+    assert config.sections["shard"].seed == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {**BASE, "filter": {"min_clip_scor": 0.3}},
+            "cfg.yaml: filter.min_clip_scor: unknown key (did you mean filter.min_clip_score?)",
+        ),
+        ({**BASE, "colour": 1}, "cfg.yaml: colour: unknown key"),
+        (
+            {**BASE, "shard": {"samples_per_shard": "many"}},
+            "cfg.yaml: shard.samples_per_shard: invalid value 'many'",
+        ),
+        (
+            {**BASE, "shard": {"samples_per_shard": 0}},
+            "shard.samples_per_shard: invalid value 0 (must be at least 1, got 0)",
+        ),
+        (
+            {**BASE, "filter": {"device": "tpu"}},
+            "filter.device: 'tpu' is not one of auto, cpu, cuda",
+        ),
+        ({**BASE, "download": {"overwrite": "yes"}}, "download.overwrite: expected true or false"),
+        ({"scrape": {"rate": 3}}, "cfg.yaml: scrape.sources: required"),
+        ({"scrape": {"sources": "one.html"}}, "scrape.sources: expected a non-empty list"),
+        ({**BASE, "engine": "spark"}, "cfg.yaml: engine: 'spark' is not one of local, ray"),
+        ({**BASE, "filter": [1, 2]}, "cfg.yaml: filter: expected a mapping of options"),
+        ([1, 2], "cfg.yaml: a config is a mapping of keys"),
+    ],
+)
+def test_bad_configs_get_one_line_naming_the_key(data, message):
+    text = _error(data)
+    assert message in text
+    assert "\n" not in text
+
+
+def test_bad_yaml_names_the_line(tmp_path):
+    path = tmp_path / "cfg.yaml"
+    path.write_text("scrape:\n  sources: [a\nfilter: {\n")
+    with pytest.raises(InputError, match=r"cfg.yaml: line \d+: not valid YAML"):
+        load_config(path)
+
+
+def test_run_with_a_bad_config_exits_2_and_writes_nothing(tmp_path, capsys):
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump({"workdir": str(tmp_path / "w"), "scrape": {"sourcez": [1]}}))
+    assert main(["run", str(path)]) == 2
+    assert "scrape.sourcez: unknown key (did you mean scrape.sources?)" in capsys.readouterr().err
+    assert not (tmp_path / "w").exists()
+
+
+def test_the_printed_default_config_loads_once_sources_are_given(tmp_path, capsys):
+    assert main(["run", "--print-default-config"]) == 0
+    text = capsys.readouterr().out
+    assert "# min_clip_score: null  # drop pairs below this cosine" in text
+    path = tmp_path / "cfg.yaml"
+    path.write_text(text.replace("sources: [REQUIRED]", "sources: [pages/]"))
+    config = load_config(path)
+    assert config.sections["scrape"].sources == ["pages/"]
+    assert config == config_from_dict(BASE, str(path))
