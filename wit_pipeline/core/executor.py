@@ -146,6 +146,11 @@ def run_units(
     return result
 
 
+def _apply(work: WorkFn, payload: Any) -> dict[str, Any]:
+    """A plain function for Ray to wrap: work functions may be partials or callables."""
+    return work(payload)
+
+
 def _ray_outcomes(
     todo: Sequence[Unit], work: WorkFn, processes: int, engine: Engine, gpus_per_task: float
 ) -> Iterator[tuple[Unit, Callable[[], dict[str, Any]]]]:
@@ -163,8 +168,8 @@ def _ray_outcomes(
         else:
             ray.init(num_cpus=max(1, processes), include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(num_gpus=gpus_per_task)(work) if gpus_per_task else ray.remote(work)
-        refs = {remote.remote(unit.payload): unit for unit in todo}
+        remote = ray.remote(num_gpus=gpus_per_task)(_apply) if gpus_per_task else ray.remote(_apply)
+        refs = {remote.remote(work, unit.payload): unit for unit in todo}
         pending = list(refs)
         while pending:
             done, pending = ray.wait(pending, num_returns=1)
