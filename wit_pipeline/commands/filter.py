@@ -90,6 +90,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "precision/recall study in BENCHMARKS.md)",
     )
     rules.add_argument(
+        "--no-dedupe",
+        action="store_true",
+        help="keep near duplicates (the decontamination check still uses the distance)",
+    )
+    rules.add_argument(
         "--decontaminate",
         metavar="PATH",
         help="folder of eval images or shards: drop samples that match them",
@@ -144,6 +149,7 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
             min_caption_words=args.min_caption_words,
             langs=frozenset(x.strip() for x in args.lang.split(",")) if args.lang else None,
             dedupe_distance=args.dedupe_distance,
+            dedupe=not args.no_dedupe,
             eval_sets=load_eval_sets(Path(args.decontaminate)) if args.decontaminate else (),
         )
     )

@@ -62,6 +62,19 @@ def test_each_duplicate_group_keeps_one(workspace_copy, testweb_truth):
         assert by_key[survivors.pop()]["keep"]
 
 
+def test_no_dedupe_keeps_every_duplicate(workspace_copy, capsys):
+    args = ["--workdir", str(workspace_copy.root), "filter", "--clip-model", "none"]
+    assert main([*args, "--max-aspect-ratio", "100"]) == 0
+    deduped = _decisions(workspace_copy)
+    assert main([*args, "--max-aspect-ratio", "100", "--no-dedupe"]) == 0
+    kept_all = _decisions(workspace_copy)
+    assert any(d["reason"] == "duplicate" for d in deduped)
+    assert not any("duplicate" in d["reasons"] for d in kept_all)
+    assert sum(d["keep"] for d in kept_all) == sum(
+        d["keep"] or d["reason"] == "duplicate" for d in deduped
+    )
+
+
 def test_rules_name_their_reasons(workspace_copy):
     options = DecideOptions(
         min_image_size=100, max_aspect_ratio=2.0, min_caption_words=4, langs=frozenset({"en"})

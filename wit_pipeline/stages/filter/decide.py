@@ -34,6 +34,7 @@ class DecideOptions:
     min_caption_words: int = 0
     langs: frozenset[str] | None = None
     dedupe_distance: int = 8
+    dedupe: bool = True
     eval_sets: tuple[EvalSet, ...] = ()
 
 
@@ -149,7 +150,7 @@ def decide(samples: list[dict[str, Any]], options: DecideOptions) -> Decisions:
         for position in hits:
             reasons[hashed[position]].append(("eval_overlap", eval_set.name))
     duplicate_of: list[str | None] = [None] * len(samples)
-    if hashes.size:
+    if hashes.size and options.dedupe:
         groups: dict[int, list[int]] = {}
         for position, label in enumerate(duplicate_groups(hashes, options.dedupe_distance)):
             groups.setdefault(int(label), []).append(hashed[position])
