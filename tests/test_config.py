@@ -86,7 +86,8 @@ def test_run_with_a_bad_config_exits_2_and_writes_nothing(tmp_path, capsys):
 def test_the_printed_default_config_loads_once_sources_are_given(tmp_path, capsys):
     assert main(["run", "--print-default-config"]) == 0
     text = capsys.readouterr().out
-    assert "# min_clip_score: null  # drop pairs below this cosine" in text
+    assert "#   min_clip_score: null  # drop pairs below this cosine" in text
+    assert "# report:  # optional: uncomment to run it" in text
     path = tmp_path / "cfg.yaml"
     path.write_text(text.replace("sources: [REQUIRED]", "sources: [pages/]"))
     config = load_config(path)

@@ -27,7 +27,18 @@ from wit_pipeline.core.logs import configure_logging, verbosity_level
 
 log = logging.getLogger("wit_pipeline")
 
-COMMAND_MODULES = ("workspace", "run", "scrape", "download", "filter", "shard", "testweb")
+COMMAND_MODULES = (
+    "workspace",
+    "run",
+    "demo",
+    "scrape",
+    "download",
+    "filter",
+    "shard",
+    "report",
+    "sql",
+    "testweb",
+)
 """Modules of `wit_pipeline.commands`, in the order their commands appear in --help."""
 
 

@@ -196,17 +196,17 @@ def default_config_text() -> str:
     lines += [f"# {key}: {text}" for key, text in GLOBAL_KEYS.items()]
     lines += ["workdir: wit-data", "engine: local", ""]
     for stage in STAGES:
-        optional = (
-            "  # optional: remove to skip" if stage in OPTIONAL_STAGES else "  # false skips it"
-        )
-        lines.append(f"{stage}:{optional}")
+        optional = stage in OPTIONAL_STAGES
+        lead = "# " if optional else ""
+        note = "optional: uncomment to run it" if optional else "false skips it"
+        lines.append(f"{lead}{stage}:  # {note}")
         for dest, action in _options(stage_parser(stage)).items():
             help_text = (action.help or "").replace("%(default)s", str(action.default))
             if action.required or action.nargs == "+":
-                lines.append(f"  {dest}: [REQUIRED]  # {help_text}")
+                lines.append(f"{lead}  {dest}: [REQUIRED]  # {help_text}")
             else:
                 default = yaml.safe_dump(action.default, default_flow_style=True).strip()
                 default = default.removesuffix("\n...").removesuffix("...").strip()
-                lines.append(f"  # {dest}: {default}  # {help_text}")
+                lines.append(f"#   {dest}: {default}  # {help_text}")
         lines.append("")
     return "\n".join(lines)

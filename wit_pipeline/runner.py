@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from wit_pipeline.catalog import refresh_catalog
 from wit_pipeline.commands.common import resolve_engine
 from wit_pipeline.config import PipelineConfig, stage_module
 from wit_pipeline.core.atomic import write_json_atomic
@@ -91,6 +92,7 @@ def run_stage(
     start = time.monotonic()
     summary = stage_module(stage).run_stage(workspace, args, engine)
     seconds = time.monotonic() - start
+    refresh_catalog(workspace)
     line = summary.line()
     write_json_atomic(
         _record_path(workspace, stage),

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import ENGINES, Engine
+from wit_pipeline.core.logs import LogJsonAction, log_summary
 from wit_pipeline.core.workspace import Workspace
 
 PROG = "wit-pipeline"
@@ -47,6 +48,12 @@ def add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
         action="count",
         default=argparse.SUPPRESS if suppress else 0,
         help="only errors; no progress bars",
+    )
+    parser.add_argument(
+        "--log-json",
+        action=LogJsonAction,
+        help="log JSON lines on stderr for machines (one object per record, the summary last); "
+        "also $WIT_LOG_JSON=1",
     )
     parser.add_argument(
         "--engine",
@@ -96,9 +103,14 @@ def stage_handler(run_stage: Callable[..., Any]) -> Handler:
     print its summary line (also under -q for a dry run, whose summary is the output)."""
 
     def handler(args: argparse.Namespace) -> int:
-        summary = run_stage(Workspace.at(args.workdir), args, engine_from(args))
+        from wit_pipeline.catalog import refresh_catalog
+
+        workspace = Workspace.at(args.workdir)
+        summary = run_stage(workspace, args, engine_from(args))
+        refresh_catalog(workspace)
         if not args.quiet or getattr(args, "dry_run", False):
             print(summary.line())
+        log_summary(summary)
         return EXIT_OK
 
     return handler

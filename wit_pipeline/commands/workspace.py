@@ -9,7 +9,12 @@ from pathlib import Path
 
 from wit_pipeline.commands.common import EXIT_OK, EXIT_USAGE, add_command
 from wit_pipeline.core.schemas import TABLES, load_schema
-from wit_pipeline.core.status import format_status, status_as_dicts, workspace_status
+from wit_pipeline.core.status import (
+    format_status,
+    next_command,
+    status_as_dicts,
+    workspace_status,
+)
 from wit_pipeline.core.validate import validate_input
 from wit_pipeline.core.workspace import Workspace
 
@@ -25,6 +30,7 @@ def cmd_status(args: argparse.Namespace) -> int:
                     "workspace": str(workspace.root),
                     "exists": workspace.exists(),
                     "stages": status_as_dicts(statuses),
+                    "next": next_command(statuses),
                 },
                 indent=2,
             )

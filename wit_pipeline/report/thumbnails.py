@@ -1,0 +1,51 @@
+"""Small JPEG thumbnails of raw samples, read from the raw tars by member offset.
+
+Each raw tar's headers are scanned once (only for shards the report shows), then every image
+is one seek and one read; thumbnails are data: URIs ready to embed.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+
+from wit_pipeline.report.html import data_uri
+from wit_pipeline.stages.filter.score import index_tar_images
+
+THUMBNAIL_SIZE = 112
+JPEG_QUALITY = 80
+
+
+class Thumbnails:
+    """Thumbnails of the samples in one workspace's raw/ folder."""
+
+    def __init__(self, raw_dir: Path, size: int = THUMBNAIL_SIZE) -> None:
+        self.raw_dir, self.size = raw_dir, size
+        self._indexes: dict[str, dict[str, tuple[int, int]]] = {}
+
+    def _member(self, shard: str, key: str) -> tuple[int, int] | None:
+        if shard not in self._indexes:
+            self._indexes[shard] = index_tar_images(self.raw_dir / f"{shard}.tar")[0]
+        return self._indexes[shard].get(key)
+
+    def uri(self, shard: str, key: str) -> str | None:
+        """The sample's image as a JPEG thumbnail data: URI; None when it has no readable
+        image (a failed download, a broken member)."""
+        member = self._member(shard, key)
+        if member is None:
+            return None
+        offset, size = member
+        try:
+            with open(self.raw_dir / f"{shard}.tar", "rb") as handle:
+                handle.seek(offset)
+                data = handle.read(size)
+            with Image.open(io.BytesIO(data)) as opened:
+                image = opened.convert("RGB")
+        except (OSError, ValueError, Image.DecompressionBombError):
+            return None
+        image.thumbnail((self.size, self.size))
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=JPEG_QUALITY)
+        return data_uri(buffer.getvalue(), "image/jpeg")
