@@ -73,6 +73,7 @@ def score(
     workspace: Workspace, options: ScoreOptions, shards: list[str] | None = None
 ) -> tuple[int, int]:
     """Score every raw shard not yet scored by this model: (shards scored, shards cached)."""
+    start = time.monotonic()
     shards = shards if shards is not None else _raw_shards(workspace)
     markers = Markers(workspace.scores_dir)
     wanted = options.clip.model_id if options.clip else None
@@ -109,7 +110,9 @@ def score(
         engine=options.engine,
         gpus_per_task=options.engine.gpus_per_task,
     )
-    markers.mark_stage_done({"clip_model": wanted, "shards": len(shards)})
+    markers.mark_stage_done(
+        {"clip_model": wanted, "shards": len(shards), "seconds": round(time.monotonic() - start, 3)}
+    )
     return len(shards) - len(result.skipped), len(result.skipped)
 
 
