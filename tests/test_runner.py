@@ -17,7 +17,12 @@ from wit_pipeline.runner import run_pipeline, select_stages
 def _config(testweb, workdir) -> dict:
     return {
         "workdir": str(workdir),
-        "scrape": {"sources": [f"{testweb.base_url}index.html"], "rate": 200, "max_depth": 3},
+        "scrape": {
+            "sources": [f"{testweb.base_url}index.html"],
+            "rate": 200,
+            "max_depth": 3,
+            "allow_private_networks": True,
+        },
         "download": {
             "allow_private_networks": True,
             "timeout": 1.0,
@@ -80,3 +85,14 @@ def test_from_and_to_select_a_slice():
         select_stages(config, "shard", "download")
     with pytest.raises(InputError, match="--to train: not a stage of this config"):
         select_stages(config, None, "train")
+
+
+def test_a_rerun_stage_makes_every_later_record_stale(ran_twice):
+    root, path, _ = ran_twice
+    data = yaml.safe_load(path.read_text())
+    stricter = config_from_dict({**data, "filter": {**data["filter"], "min_image_size": 200}})
+    assert [o.ran for o in run_pipeline(stricter, to_stage="filter", quiet=True)][-1]
+    assert not (root / "w" / ".runner" / "shard.json").exists()
+    outcomes = run_pipeline(stricter, quiet=True)
+    assert [o.ran for o in outcomes] == [False, False, False, True]
+    assert main(["verify-shards", str(root / "w" / "shards")]) == 0

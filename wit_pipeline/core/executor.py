@@ -109,6 +109,8 @@ def run_units(
     def finish(unit: Unit, outcome: Callable[[], dict[str, Any]]) -> None:
         try:
             info = outcome()
+        except InputError:
+            raise
         except Exception as exc:
             log.error("%s: unit %s failed: %s: %s", desc, unit.name, type(exc).__name__, exc)
             result.errors[unit.name] = f"{type(exc).__name__}: {exc}"

@@ -32,6 +32,8 @@ class ClipSpec:
         """The identity stored beside every score: changing it invalidates the CLIP columns."""
         if self.model.startswith("local-dir:"):
             folder = Path(self.model[len("local-dir:") :]).resolve()
+            if not (folder / "open_clip_config.json").is_file():
+                raise InputError(f"{folder}: not an open_clip folder (no open_clip_config.json)")
             return f"local-dir:{folder}@{_mtime(folder)}"
         pretrained = self.pretrained or RANDOM
         if os.path.isfile(pretrained):

@@ -190,6 +190,15 @@ def test_bad_thresholds_exit_2(tmp_path, capsys, flags, message):
     assert message in capsys.readouterr().err
 
 
+def test_missing_local_dir_model_exit_2(workspace_copy, tmp_path, capsys):
+    args = ["--workdir", str(workspace_copy.root), "filter", "--clip-model"]
+    assert main([*args, f"local-dir:{tmp_path / 'nothing'}"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("nothing: not an open_clip folder (no open_clip_config.json)")
+    assert "\n" not in err
+    assert not workspace_copy.decisions_path.exists()
+
+
 def test_no_raw_shards_exit_2(tmp_path, capsys):
     assert main(["--workdir", str(tmp_path), "filter", "--clip-model", "none"]) == 2
     assert "no raw shards; run download first" in capsys.readouterr().err
