@@ -103,3 +103,16 @@ def tiny_clip_dir(tmp_path_factory) -> Path:
         )
     )
     return folder
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Options of the kill harness in tests/reliability, declared here to work from the root."""
+    parser.addoption(
+        "--kill-points",
+        type=int,
+        default=3,
+        help="SIGKILLs per stage in the kill harness (default: 3)",
+    )
+    parser.addoption(
+        "--kill-seed", type=int, default=0, help="seed of the kill moments (default: 0)"
+    )

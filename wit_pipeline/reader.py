@@ -14,6 +14,11 @@ sample appears exactly once per epoch across all of them; fewer shards than work
 an error, not a silently idle worker. With `resampled`, every worker draws shards with
 replacement (seeded per worker and epoch) for as long as the caller reads, or
 `samples_per_epoch` in all. Corrupt samples are logged and skipped, without sleeping.
+
+Shards may come from others, so tars are read with checks of our own (webdataset's reader
+holds any member in memory whatever size it declares): a sample with a member that is a link or
+device, has an absolute or `..` name, or declares more than `max_member_bytes` is skipped with
+a log line naming it; a truncated tar ends its shard with a log line; nothing is ever written.
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from __future__ import annotations
 import logging
 import random
 import re
+import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import webdataset as wds
 from torch.utils.data import IterableDataset
+from webdataset import autodecode
 from webdataset.shardlists import expand_urls
+from webdataset.tariterators import base_plus_ext, url_opener
 from webdataset.utils import pytorch_worker_info
 
 log = logging.getLogger(__name__)
@@ -35,6 +43,8 @@ log = logging.getLogger(__name__)
 Sample = dict[str, Any]
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 """A URL scheme (`http:`, `s3:`, `pipe:`); other sources are local paths, checked to exist."""
+MAX_MEMBER_BYTES = 64 * 2**20
+"""Largest tar member read into memory; a sample with a larger one is skipped."""
 
 
 def log_and_continue(exn: Exception) -> bool:
@@ -99,6 +109,91 @@ class EpochShards(IterableDataset):
             yield {"url": url}
 
 
+def member_problem(info: tarfile.TarInfo, max_member_bytes: int) -> str | None:
+    """Why a tar member is not read: not a regular file, a path leaving the folder, too big."""
+    if not info.isreg():
+        return "not a regular file"
+    if info.name.startswith("/") or ".." in info.name.split("/"):
+        return "an absolute or '..' name"
+    if info.size > max_member_bytes:
+        return f"declares {info.size:,} bytes, over the limit of {max_member_bytes:,}"
+    return None
+
+
+def _finished(sample: Sample | None, problem: str | None) -> Iterator[Sample]:
+    """Yield a grouped sample, or log why it is skipped."""
+    if sample is None:
+        return
+    if problem is None:
+        yield sample
+    else:
+        log.warning("skipping sample %s in %s: %s", sample["__key__"], sample["__url__"], problem)
+
+
+def tar_samples(
+    stream: Any, url: str, max_member_bytes: int = MAX_MEMBER_BYTES
+) -> Iterator[Sample]:
+    """The samples of one tar stream (consecutive members with the same key), checked member by
+    member; only members that pass are read, one at a time."""
+    sample: Sample | None = None
+    problem: str | None = None
+    with tarfile.open(fileobj=stream, mode="r|*") as tar:
+        for info in tar:
+            tar.members = []
+            key, ext = base_plus_ext(info.name)
+            if key is None:
+                continue
+            if sample is None or key != sample["__key__"]:
+                yield from _finished(sample, problem)
+                sample, problem = {"__key__": key, "__url__": url}, None
+            ext = ext.lower()
+            trouble = member_problem(info, max_member_bytes)
+            if trouble is None and (ext in sample or ext.startswith("__")):
+                trouble = "a second member with the same name, or a reserved one"
+            if trouble is not None:
+                problem = problem or f"member {info.name[:100]!r}: {trouble}"
+                continue
+            sample[ext] = tar.extractfile(info).read()
+    yield from _finished(sample, problem)
+
+
+def _checked_tar_samples(handler: Callable[[Exception], bool], max_member_bytes: int) -> Callable:
+    """A pipeline stage: shard URLs -> samples via `tar_samples`; an unreadable or truncated
+    shard goes to `handler` (naming the shard) and the next shard is read."""
+
+    def stage(source: Iterator[Sample]) -> Iterator[Sample]:
+        for shard in url_opener(source, handler=handler):
+            try:
+                yield from tar_samples(shard["stream"], shard["url"], max_member_bytes)
+            except Exception as exn:
+                exn.args = (*exn.args, shard["url"])
+                if not handler(exn):
+                    break
+            finally:
+                shard["stream"].close()
+
+    return stage
+
+
+def _decoded(spec: str, handler: Callable[[Exception], bool]) -> Callable:
+    """A pipeline stage decoding samples with webdataset's decoders (`spec` as `wds.decode`
+    takes it); a sample that fails goes to `handler` with its key and shard named."""
+    decoder = autodecode.Decoder([autodecode.imagehandler(spec)])
+
+    def stage(source: Iterator[Sample]) -> Iterator[Sample]:
+        for sample in source:
+            try:
+                decoded = decoder(sample)
+            except Exception as exn:
+                exn.args = (*exn.args, f"sample {sample.get('__key__')} of {sample.get('__url__')}")
+                if not handler(exn):
+                    break
+                continue
+            yield decoded
+
+    return stage
+
+
 def _shuffle_samples(bufsize: int, seed: Callable[[], str]) -> Callable:
     """A pipeline stage keeping a buffer of `bufsize` samples and yielding a random one each
     time; seeded per process and epoch, so a run is repeatable."""
@@ -153,12 +248,14 @@ def shard_pipeline(
     samples_per_epoch: int | None = None,
     decode: str | None = "pil",
     handler: Callable[[Exception], bool] = log_and_continue,
+    max_member_bytes: int = MAX_MEMBER_BYTES,
 ) -> ShardPipeline:
     """A streaming pipeline over the shards in `source` (folder, brace pattern, http(s) URLs).
 
     `decode` is a webdataset decoder spec ("pil", "rgb8", "torchrgb", ...) or None for raw
     bytes. `samples_per_epoch` (needed with `resampled`, optional otherwise) bounds one epoch,
-    counted over all nodes and workers together, not per worker.
+    counted over all nodes and workers together, not per worker. Samples with a member over
+    `max_member_bytes` (or a link, device or path-like name) are skipped with a log line.
     """
     if resampled and samples_per_epoch is None:
         raise ValueError("resampled streams never end: give samples_per_epoch")
@@ -169,11 +266,11 @@ def shard_pipeline(
     def shuffle_seed() -> str:
         return f"{epoch_seed}:{shards.epoch}:{_split_info()[0]}"
 
-    stages: list[Any] = [wds.tarfile_to_samples(handler=handler)]
+    stages: list[Any] = [_checked_tar_samples(handler, max_member_bytes)]
     if shuffle_buffer > 1:
         stages.append(_shuffle_samples(shuffle_buffer, shuffle_seed))
     if decode is not None:
-        stages.append(wds.decode(decode, handler=handler))
+        stages.append(_decoded(decode, handler))
     if samples_per_epoch is not None:
         stages.append(_take_share(samples_per_epoch))
     return ShardPipeline(shards, stages)

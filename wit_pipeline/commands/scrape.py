@@ -78,6 +78,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     crawl.add_argument("--any-host", action="store_true", help="follow links to other hosts")
     crawl.add_argument("--ignore-robots", action="store_true", help="do not read robots.txt")
     crawl.add_argument(
+        "--allow-private-networks",
+        action="store_true",
+        help="crawl loopback and private addresses (test webs, intranets)",
+    )
+    crawl.add_argument(
         "--timeout", type=positive_float, default=10.0, help="seconds per request (default: 10)"
     )
     parser.add_argument(
@@ -126,6 +131,7 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
             respect_robots=not args.ignore_robots,
             timeout=args.timeout,
             max_page_bytes=args.max_page_bytes,
+            allow_private_networks=args.allow_private_networks,
         ),
         base_url=args.base_url,
         dedupe_url=args.dedupe_url,

@@ -97,13 +97,11 @@ def run_units(
             result.infos[unit.name] = markers.info(unit.name) or {}
         else:
             todo.append(unit)
-    bar = tqdm(
-        total=len(units),
-        initial=len(result.skipped),
-        desc=desc,
-        unit="unit",
-        disable=not progress or None,
-        leave=False,
+    # no bar object at all without progress: even a disabled tqdm starts its monitor thread
+    bar = (
+        tqdm(total=len(units), initial=len(result.skipped), desc=desc, unit="unit", leave=False)
+        if progress
+        else None
     )
 
     def finish(unit: Unit, outcome: Callable[[], dict[str, Any]]) -> None:
@@ -117,7 +115,8 @@ def run_units(
         else:
             markers.mark_done(unit.name, info)
             result.infos[unit.name] = {"unit": unit.name, **info}
-        bar.update(1)
+        if bar is not None:
+            bar.update(1)
 
     try:
         if engine.kind == "ray":
@@ -138,7 +137,8 @@ def run_units(
                 for future in as_completed(futures):
                     finish(futures[future], future.result)
     finally:
-        bar.close()
+        if bar is not None:
+            bar.close()
     if result.errors:
         first = next(iter(result.errors.items()))
         raise UnitsFailed(

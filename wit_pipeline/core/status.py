@@ -258,6 +258,8 @@ def _age(seconds: float) -> str:
 
 def format_status(workspace: Workspace, statuses: list[StageStatus]) -> str:
     """A small table for people: one line per stage, progress lines, then what to run next."""
+    if workspace.root.exists() and not workspace.root.is_dir():
+        return f"workspace {workspace.root}: is a file, not a workspace folder (pass --workdir)"
     if not workspace.exists():
         return (
             f"workspace {workspace.root}: does not exist "

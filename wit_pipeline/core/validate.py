@@ -116,6 +116,11 @@ def _type_family_matches(actual: pa.DataType, expected: pa.DataType) -> bool:
     return False
 
 
+def _first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type when the message is empty)."""
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
 def _null_problem(name: str, column: str, count: int, rows: list[int]) -> str:
     shown = ", ".join(str(r) for r in rows)
     more = ", ..." if count > len(rows) else ""
@@ -154,20 +159,21 @@ def validate_file(
         return report
     try:
         file_schema, batches = open_batches(path)
-    except (pa.ArrowInvalid, OSError) as exc:
-        reason = str(exc).splitlines()[0]
+        columns = file_schema.names
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = _first_line(exc)
         report.problems.append(f"{name}: not a valid {_FORMAT_NAMES[fmt]} file ({reason})")
         return report
 
     required_columns = list(required) if required is not None else schema.required_columns
     for column in required_columns:
-        if column not in file_schema.names:
-            found = ", ".join(file_schema.names) or "none"
+        if column not in columns:
+            found = ", ".join(columns) or "none"
             report.problems.append(f"{name}: column {column!r} is missing (columns: {found})")
 
     checked_nulls: list[str] = []
     for spec in schema.fields:
-        if spec.name not in file_schema.names:
+        if spec.name not in columns:
             continue
         actual = file_schema.field(spec.name).type
         if not _type_family_matches(actual, spec.type):
@@ -195,8 +201,8 @@ def validate_file(
                     null_rows[column].extend(report.rows + p + 1 for p in positions[:need])
                 null_counts[column] += nulls
             report.rows += batch.num_rows
-    except (pa.ArrowInvalid, OSError) as exc:
-        reason = str(exc).splitlines()[0]
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = _first_line(exc)
         report.problems.append(
             f"{name}: not a valid {_FORMAT_NAMES[fmt]} file after row {report.rows} ({reason})"
         )

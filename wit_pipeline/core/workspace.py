@@ -7,16 +7,27 @@ decisions.parquet                             filter, decide phase
 shards/00000.tar ... sizes.json manifest.parquet stats.json
 report/index.html
 catalog.duckdb
+wit-workspace.json                            the layout version, written on the first write
+
+A workspace written by a version with another layout is refused with one line (exit 2) by
+every command, rather than misread.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from wit_pipeline import __version__
+from wit_pipeline.core.atomic import write_json_atomic
+from wit_pipeline.core.errors import InputError
+
 DEFAULT_WORKDIR = "wit-data"
 WORKDIR_ENV = "WIT_WORKDIR"
+LAYOUT_FILE = "wit-workspace.json"
+LAYOUT_VERSION = 1
 
 
 def default_workdir() -> Path:
@@ -32,8 +43,55 @@ class Workspace:
 
     @classmethod
     def at(cls, root: Path | str | None = None) -> Workspace:
-        """The workspace at `root`, or at the default work dir when None."""
-        return cls(Path(root) if root is not None else default_workdir())
+        """The workspace at `root`, or at the default work dir when None; InputError when it
+        was written with another layout (see `check_layout`)."""
+        workspace = cls(Path(root) if root is not None else default_workdir())
+        workspace.check_layout()
+        return workspace
+
+    @property
+    def layout_path(self) -> Path:
+        return self.root / LAYOUT_FILE
+
+    def check_layout(self) -> None:
+        """InputError (one line: where, which layout, which version) unless the layout marker
+        is absent or names this version's layout."""
+        path = self.layout_path
+        if not path.is_file():
+            return
+        try:
+            marker = json.loads(path.read_text(encoding="utf-8"))
+            layout = marker["layout"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise InputError(
+                f"{path}: unreadable workspace layout marker ({type(exc).__name__}); "
+                "is this a wit-pipeline workspace?"
+            ) from exc
+        if layout != LAYOUT_VERSION:
+            writer = marker.get("written_by", "another version")
+            raise InputError(
+                f"{self.root}: workspace layout {layout!r} (written by wit-pipeline {writer}); "
+                f"this wit-pipeline {__version__} reads layout {LAYOUT_VERSION}: "
+                "use that version or another --workdir"
+            )
+
+    def prepare(self) -> Workspace:
+        """Before a stage's first write: check the layout, make the root, write the layout
+        marker if absent; InputError (exit 2) when the folder cannot be written."""
+        self.check_layout()
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"{self.root}: is a file, not a workspace folder")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            if not self.layout_path.is_file():
+                write_json_atomic(
+                    self.layout_path, {"layout": LAYOUT_VERSION, "written_by": __version__}
+                )
+        except OSError as exc:
+            raise InputError(
+                f"{self.root}: workspace folder is not writable ({exc.strerror or exc})"
+            ) from exc
+        return self
 
     @property
     def pairs_dir(self) -> Path:

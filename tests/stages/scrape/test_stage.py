@@ -16,7 +16,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import validate_input
 from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.scrape import ScrapeOptions, scrape
+from wit_pipeline.stages.scrape import CrawlOptions, ScrapeOptions, scrape
 from wit_pipeline.stages.scrape.stage import pair_uid
 from wit_pipeline.testweb.archives import wat_envelope, write_warc, write_wat
 
@@ -220,7 +220,9 @@ def test_sigkilled_scrape_resumes_to_the_same_pairs(tmp_path):
     process = subprocess.Popen(command)
     marker_dir = workdir / "pairs" / ".units" / ".done"
     deadline = time.monotonic() + 60
-    while not (marker_dir.is_dir() and any(marker_dir.iterdir())) and time.monotonic() < deadline:
+    while (
+        not (marker_dir.is_dir() and any(marker_dir.glob("*.json"))) and time.monotonic() < deadline
+    ):
         time.sleep(0.05)
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
@@ -265,7 +267,8 @@ def test_crawl_resolves_against_the_page_after_redirects(tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         origin = f"http://127.0.0.1:{server.server_address[1]}"
-        scrape(Workspace(tmp_path), [origin + "/a"], QUIET)
+        crawl = CrawlOptions(allow_private_networks=True)
+        scrape(Workspace(tmp_path), [origin + "/a"], ScrapeOptions(progress=False, crawl=crawl))
     finally:
         server.shutdown()
     (pair,) = _pairs(Workspace(tmp_path))

@@ -10,7 +10,9 @@ from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.scrape import CrawlOptions, ScrapeOptions, scrape
 from wit_pipeline.testweb.archives import wat_envelope, write_warc, write_wat
 
-FAST_CRAWL = CrawlOptions(max_depth=3, requests_per_second=1000, timeout=5)
+FAST_CRAWL = CrawlOptions(
+    max_depth=3, requests_per_second=1000, timeout=5, allow_private_networks=True
+)
 
 
 def _pairs(workspace):
@@ -113,7 +115,10 @@ def test_wat_of_the_same_pages_gives_the_alt_pairs(pages, crawled, testweb_truth
 
 def test_crawl_respects_robots_and_page_limits(testweb, tmp_path):
     options = ScrapeOptions(
-        crawl=CrawlOptions(max_depth=3, max_pages=2, requests_per_second=1000), progress=False
+        crawl=CrawlOptions(
+            max_depth=3, max_pages=2, requests_per_second=1000, allow_private_networks=True
+        ),
+        progress=False,
     )
     summary = scrape(Workspace(tmp_path), [testweb.base_url + "index.html"], options)
     assert summary.counts["pages"] == 2

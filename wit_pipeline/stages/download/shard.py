@@ -28,7 +28,8 @@ import pyarrow.parquet as pq
 
 from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
-from wit_pipeline.stages.download.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
+from wit_pipeline.core.markers import Markers
+from wit_pipeline.net.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
 from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
 from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
 
@@ -208,7 +209,9 @@ def _in_order(
 
 def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
     """For --retry-failed: the shard's input rows, and the outcomes to keep (all but the rows
-    that failed for a transient reason), successes with their stored image bytes."""
+    that failed for a transient reason), successes with their stored image bytes. A success
+    whose image is not in the tar (a retry killed between moving the parquet and the tar) is
+    fetched again, so an interrupted retry converges."""
     stem = Path(job.raw_dir) / f"{job.shard_id:05d}"
     table = pq.read_table(stem.with_suffix(".parquet"))
     ext = job.resize.encode_format
@@ -220,7 +223,8 @@ def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
                 images[key] = archive.extractfile(member).read()
     keep: dict[int, Outcome] = {}
     for index, record in enumerate(table.to_pylist()):
-        if record["error_code"] in TRANSIENT_CODES:
+        lost = record["status"] == SUCCESS and record["key"] not in images
+        if record["error_code"] in TRANSIENT_CODES or lost:
             continue
         keep[index] = Outcome(
             status=record["status"],
@@ -242,7 +246,9 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     """Download one shard into raw/ (files appear only when the shard is complete).
 
     With `job.retry_failed`, rewrite an existing shard, fetching again only the rows that
-    failed for a transient reason (timeouts, 5xx, 429, connection errors).
+    failed for a transient reason (timeouts, 5xx, 429, connection errors); its completion
+    marker is dropped while its files are replaced one by one, so no later stage reads a shard
+    whose tar and parquet come from two runs.
     """
     from img2dataset.writer import WebDatasetSampleWriter
 
@@ -261,6 +267,9 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     codes: Counter = Counter()
     messages: Counter = Counter()
     stem = f"{job.shard_id:05d}"
+    raw_markers = Markers(job.raw_dir)
+    if job.retry_failed:
+        raw_markers.forget(stem)
     with atomic_folder(Path(job.raw_dir), stem) as temp:
         writer = WebDatasetSampleWriter(
             job.shard_id,
@@ -314,10 +323,13 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
             "image_size": job.resize.image_size,
         }
         (temp / f"{stem}_stats.json").write_text(json.dumps(stats, indent=4, sort_keys=True))
-    return {
+    info = {
         "count": len(rows),
         "status": dict(counts),
         "error_codes": dict(codes),
         "duration": end - start,
         "retried": len(rows) - len(keep) if job.retry_failed else 0,
     }
+    if job.retry_failed:
+        raw_markers.mark_done(stem, info)
+    return info

@@ -17,8 +17,15 @@ from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.download.fetch import FetchOptions
-from wit_pipeline.stages.download.plan import InputSpec, check_input, key_digits, plan_shards
+from wit_pipeline.net.fetch import FetchOptions
+from wit_pipeline.stages.download.plan import (
+    PLAN_DIR,
+    PLAN_FILE,
+    InputSpec,
+    check_input,
+    key_digits,
+    plan_shards,
+)
 from wit_pipeline.stages.download.shard import ResizeOptions, ShardJob, download_shard
 
 
@@ -96,6 +103,11 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             "run scrape again, or pass an input file"
         )
     fingerprint = check_input(spec)
+    if fingerprint is None and (
+        options.overwrite or not (raw_dir / PLAN_DIR / PLAN_FILE).is_file()
+    ):
+        raise InputError(f"{spec.path}: no such file or folder")
+    workspace.prepare()
     if options.overwrite and raw_dir.is_dir():
         shutil.rmtree(raw_dir)
     shard_inputs = plan_shards(spec, raw_dir, fingerprint)
@@ -116,7 +128,12 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
     ]
     if options.retry_failed:
         unfinished = [
-            f"{job.shard_id:05d}" for job in jobs if not markers.is_done(f"{job.shard_id:05d}")
+            f"{job.shard_id:05d}"
+            for job in jobs
+            if not all(
+                (raw_dir / f"{job.shard_id:05d}{suffix}").is_file()
+                for suffix in (".tar", ".parquet")
+            )
         ]
         if unfinished:
             raise InputError(

@@ -125,6 +125,8 @@ def filter_stage(
     """Run the score phase (unless None), then the decide phase (unless None)."""
     start = time.monotonic()
     shards = _raw_shards(workspace)
+    if not dry_run:
+        workspace.prepare()
     summary = FilterSummary(shards=len(shards))
     if score_options is not None:
         summary.scored, summary.cached = score(workspace, score_options, shards)

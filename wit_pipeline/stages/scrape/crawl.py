@@ -1,22 +1,21 @@
 """A small polite crawler: robots.txt, same host by default, depth and page limits, a per-host
-rate limit and a user agent that names the tool."""
+rate limit and a user agent that names the tool. Pages come through the shared fetcher of
+`wit_pipeline.net`, so a crawl has the download's guarantees: one overall deadline per request,
+a body cap, and no request to a private or metadata address (redirects included) unless
+`allow_private_networks`."""
 
 from __future__ import annotations
 
-import logging
 import time
-import urllib.error
-import urllib.request
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from wit_pipeline.net.robots import USER_AGENT, RobotsCache
+from wit_pipeline.net.fetch import HTML_ACCEPT, Fetcher, FetchOptions
+from wit_pipeline.net.guard import Resolver
 from wit_pipeline.stages.scrape.archives import HTML_TYPES, Page, problem
 from wit_pipeline.stages.scrape.html import extract_links
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -30,6 +29,27 @@ class CrawlOptions:
     respect_robots: bool = True
     timeout: float = 10.0
     max_page_bytes: int = 5_000_000
+    max_redirects: int = 5
+    allow_private_networks: bool = False
+    allowed_addresses: frozenset[str] = frozenset()
+    resolver: Resolver | None = None
+
+    def fetch_options(self) -> FetchOptions:
+        """The fetcher settings of a crawl: pages over the size limit are cut, not failed."""
+        return FetchOptions(
+            timeout=self.timeout,
+            retries=0,
+            max_bytes=self.max_page_bytes,
+            max_redirects=self.max_redirects,
+            max_per_host=1,
+            respect_robots=self.respect_robots,
+            respect_x_robots_tag=False,
+            allow_private_networks=self.allow_private_networks,
+            allowed_addresses=self.allowed_addresses,
+            resolver=self.resolver,
+            cut_oversize=True,
+            accept=HTML_ACCEPT,
+        )
 
 
 class HostPacer:
@@ -49,59 +69,36 @@ class HostPacer:
         self._last[host] = time.monotonic()
 
 
-def _fetch(url: str, options: CrawlOptions) -> tuple[int, str, bytes, str]:
-    """GET a URL: (status, content type, body cut at max_page_bytes + 1, URL after redirects)."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=options.timeout) as response:
-            content_type = response.headers.get_content_type()
-            body = response.read(options.max_page_bytes + 1)
-            return response.status, content_type, body, response.geturl()
-    except urllib.error.HTTPError as exc:
-        return exc.code, "", b"", url
-
-
 def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
     """Breadth-first crawl from `seed`, yielding every HTML page fetched."""
     pacer = HostPacer(options.requests_per_second)
-
-    def fetch_robots(url: str) -> tuple[int, bytes]:
-        pacer.wait(urlsplit(url).netloc)
-        status, _, body, _ = _fetch(url, options)
-        return status, body
-
-    robots = RobotsCache(fetch_robots)
+    fetcher = Fetcher(options.fetch_options())
     seed_host = urlsplit(seed).netloc
     queue: deque[tuple[str, int]] = deque([(seed, 0)])
     seen = {seed}
     fetched = 0
     while queue and fetched < options.max_pages:
         url, depth = queue.popleft()
-        if options.respect_robots and not robots.allowed(url):
+        pacer.wait(urlsplit(url).netloc)
+        result = fetcher.fetch(url)
+        if result.error_code == "robots":
             counts["robots_disallowed"] += 1
             continue
-        pacer.wait(urlsplit(url).netloc)
         fetched += 1
-        try:
-            status, content_type, body, final_url = _fetch(url, options)
-        except (OSError, ValueError) as exc:
-            problem(counts, "fetch_error", url, 0, f"{type(exc).__name__}: {exc}")
+        if not result.ok:
+            problem(counts, result.error_code or "fetch_error", url, 0, str(result.error_message))
             continue
-        if status != 200:
-            problem(counts, f"http_{status}", url, 0, "page not fetched")
-            continue
-        if content_type not in HTML_TYPES:
+        if result.content_type.split(";")[0].strip().lower() not in HTML_TYPES:
             counts["non_html_page"] += 1
             continue
-        if len(body) > options.max_page_bytes:
+        if result.cut:
             problem(counts, "page_truncated", url, 0, f"over {options.max_page_bytes} bytes")
-            body = body[: options.max_page_bytes]
+        final_url = result.final_url or url
         if options.same_host and urlsplit(final_url).netloc != seed_host:
             counts["offsite_redirect"] += 1
             continue
-        html = body.decode("utf-8", errors="replace")
         counts["pages_crawled"] += 1
-        page = Page(url=final_url, html=html, offset=0)
+        page = Page(url=final_url, html=(result.body or b"").decode("utf-8", "replace"), offset=0)
         yield page
         if depth >= options.max_depth:
             continue

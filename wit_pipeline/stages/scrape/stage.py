@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_pipeline.core.atomic import atomic_folder, atomic_path
+from wit_pipeline.core.atomic import atomic_folder, atomic_path, remove_stale_temps
 from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.parquet_parts import write_parts
@@ -274,7 +274,9 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
     """Scrape `sources` into the workspace's pairs/ folder; resumes units a killed run finished."""
     start = time.monotonic()
     specs = plan_sources(sources, options.html_files_per_unit)
+    workspace.prepare()
     pairs_dir = workspace.pairs_dir
+    remove_stale_temps(pairs_dir)
     units_dir = pairs_dir / UNITS_DIR
     units = [
         Unit(s.unit_name, UnitJob(s, str(units_dir / f"{s.unit_name}.parquet"), options))

@@ -2,8 +2,9 @@
 
 Each output shard is one executor unit with a completion marker, so a killed run resumes and
 rewrites only the unfinished shards, byte-identically. When every shard is written, the folder
-gets the files readers need: `sizes.json` (open_clip), `manifest.parquet`, `stats.json` and the
-wids index `index.wids.json`. A plan made from other decisions, seed or shard size than the
+gets the files readers need: `sizes.json` (open_clip), `manifest.parquet`, `stats.json`, the
+wids index `index.wids.json`, and `rejected.parquet`: the kept samples whose raw members were
+unusable, each with its reason. A plan made from other decisions, seed or shard size than the
 finished shards' forgets them first, so a folder never mixes two plans.
 """
 
@@ -19,11 +20,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_path, write_json_atomic
+from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import STAGE_UNIT, Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.shard.plan import Plan, make_plan
+from wit_pipeline.stages.shard.plan import Plan, Rejected, make_plan
 from wit_pipeline.stages.shard.write import MANIFEST_PARTS, write_shard
 
 log = logging.getLogger(__name__)
@@ -32,7 +34,12 @@ SIZES_FILE = "sizes.json"
 MANIFEST_FILE = "manifest.parquet"
 STATS_FILE = "stats.json"
 WIDS_INDEX_FILE = "index.wids.json"
-OUTPUT_FILES = (SIZES_FILE, MANIFEST_FILE, STATS_FILE, WIDS_INDEX_FILE)
+REJECTED_FILE = "rejected.parquet"
+OUTPUT_FILES = (SIZES_FILE, MANIFEST_FILE, STATS_FILE, WIDS_INDEX_FILE, REJECTED_FILE)
+REJECTED_SCHEMA = pa.schema(
+    [("raw_shard", pa.string()), ("raw_key", pa.string()), ("reason", pa.string())]
+)
+SHOWN_REJECTIONS = 5
 
 
 @dataclass
@@ -46,14 +53,27 @@ class ShardSummary:
     resumed: int
     bytes: int
     seconds: float
+    rejected: int = 0
 
     def line(self) -> str:
         """One summary line for people."""
+        left_out = (
+            f"; {self.rejected} kept samples left out (reasons in {REJECTED_FILE})"
+            if self.rejected
+            else ""
+        )
         return (
             f"{self.samples} samples in {self.shards} shards at {self.out} "
-            f"({self.written} written, {self.resumed} already done); "
+            f"({self.written} written, {self.resumed} already done){left_out}; "
             f"{self.bytes / 1e6:.1f} MB; {self.seconds:.1f} s"
         )
+
+
+def _log_rejections(rejected: list[Rejected]) -> None:
+    """One warning line per left-out sample (the first few; the rest at debug level)."""
+    for number, item in enumerate(rejected):
+        level = logging.WARNING if number < SHOWN_REJECTIONS else logging.DEBUG
+        log.log(level, "raw %s/%s left out: %s", item.raw_shard, item.raw_key, item.reason)
 
 
 def _forget_other_plans(out: Path, plan: Plan) -> None:
@@ -87,6 +107,9 @@ def _write_indexes(
     manifest = pa.concat_tables(parts).cast(load_schema("manifest").arrow)
     with atomic_path(out / MANIFEST_FILE) as temp:
         pq.write_table(manifest, temp)
+    rejected = pa.Table.from_pylist([vars(r) for r in plan.rejected], schema=REJECTED_SCHEMA)
+    with atomic_path(out / REJECTED_FILE) as temp:
+        pq.write_table(rejected, temp)
     shardlist = [
         {"url": n, "nsamples": u["samples"], "filesize": u["filesize"]}
         for n, u in zip(names, units, strict=True)
@@ -105,6 +128,7 @@ def _write_indexes(
             "seed": seed,
             "bytes": total,
             "plan": plan.fingerprint,
+            "rejected": len(plan.rejected),
         },
     )
     return total
@@ -125,7 +149,12 @@ def write_shards(
     start = time.monotonic()
     out_dir = Path(out) if out is not None else workspace.shards_dir
     plan = make_plan(workspace.decisions_path, workspace.raw_dir, out_dir, samples_per_shard, seed)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    workspace.prepare()
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out_dir}: cannot make the shards folder ({exc.strerror})") from exc
+    _log_rejections(plan.rejected)
     _forget_other_plans(out_dir, plan)
     result = run_units(
         out_dir,
@@ -146,6 +175,7 @@ def write_shards(
         resumed=len(result.skipped),
         bytes=total,
         seconds=time.monotonic() - start,
+        rejected=len(plan.rejected),
     )
 
 

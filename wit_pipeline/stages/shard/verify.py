@@ -4,6 +4,9 @@ Every tar is read to the end (a truncated or corrupt one is a problem, not a cra
 sample must be one `.jpg`, `.txt` and `.json` under a key without dots, keys unique across the
 folder, counts equal to sizes.json, manifest.parquet (when present) naming each key's shard and
 offset. Inside a workspace, the samples' raw keys must be exactly the kept decisions, once each.
+Shards from elsewhere are only read, never extracted: a member with a path for a name, a link or
+device, a size past the end or a JSON member that is not JSON is a problem line; only JSON
+members are read into memory, up to a size limit.
 """
 
 from __future__ import annotations
@@ -14,12 +17,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from wit_pipeline.core.workspace import Workspace
-from wit_pipeline.stages.shard.plan import MEMBER_EXTENSIONS
-from wit_pipeline.stages.shard.stage import MANIFEST_FILE, SIZES_FILE
+from wit_pipeline.stages.shard.plan import MAX_TEXT_BYTES, MEMBER_EXTENSIONS
+from wit_pipeline.stages.shard.stage import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
 
 EXPECTED = frozenset(MEMBER_EXTENSIONS)
 
@@ -34,40 +38,70 @@ class _Seen:
 
 
 def _check_sample(
-    shard: str, key: str, members: dict[str, bytes], seen: _Seen, problems: list[str]
+    shard: str, key: str, members: dict[str, bytes | None], seen: _Seen, problems: list[str]
 ) -> None:
     if set(members) != EXPECTED:
         found = ", ".join(sorted(members))
         problems.append(f"{shard}: sample {key} has members [{found}], expected jpg, json, txt")
-    if "json" not in members:
+    data = members.get("json")
+    if data is None:
         return
     try:
-        meta = json.loads(members["json"])
+        meta = json.loads(data)
     except ValueError as exc:
-        problems.append(f"{shard}: {key}.json is not JSON ({exc})")
+        problems.append(f"{shard}: {key}.json is not JSON ({str(exc)[:80]})")
+        return
+    if not isinstance(meta, dict):
+        problems.append(f"{shard}: {key}.json is not a JSON object")
         return
     if meta.get("key") != key:
         problems.append(f"{shard}: {key}.json names key {meta.get('key')!r}")
     seen.raw[(str(meta.get("raw_shard")), str(meta.get("raw_key")))] += 1
 
 
+def _member_problem(info: tarfile.TarInfo, tar_size: int) -> str | None:
+    """Why a member cannot be part of a sample: its type, name, or a size past the end."""
+    if not info.isfile():
+        return f"member {info.name[:100]!r} is not a regular file"
+    if info.name.startswith("/") or ".." in info.name.split("/") or "/" in info.name:
+        return f"member {info.name[:100]!r} has an unsafe name (a path, not a key)"
+    if info.offset_data + info.size > tar_size:
+        return f"member {info.name} is truncated ({info.size:,} bytes declared)"
+    return None
+
+
+def _member_data(tar: tarfile.TarFile, info: tarfile.TarInfo, ext: str) -> bytes | None:
+    """The JSON member's bytes (the only content checked here; images and captions are not
+    held in memory), or None; an oversized JSON member is reported instead of read."""
+    if ext != "json":
+        return None
+    if info.size > MAX_TEXT_BYTES:
+        raise ValueError(f"declares {info.size:,} bytes, over the limit of {MAX_TEXT_BYTES:,}")
+    return tar.extractfile(info).read()
+
+
 def _read_shard(path: Path, seen: _Seen, problems: list[str]) -> None:
-    """Read every member of one tar, grouping consecutive members into samples."""
+    """Read every member header of one tar (and the JSON members), grouping consecutive
+    members into samples; memory stays bounded whatever sizes the headers declare."""
     shard = path.name
     count = 0
-    current: tuple[str, dict[str, bytes]] | None = None
+    current: tuple[str, dict[str, bytes | None]] | None = None
+    tar_size = path.stat().st_size
     try:
         with tarfile.open(path, "r:") as tar:
             for info in tar:
-                if not info.isfile():
-                    problems.append(f"{shard}: member {info.name} is not a regular file")
+                problem = _member_problem(info, tar_size)
+                if problem:
+                    problems.append(f"{shard}: {problem}")
                     continue
-                data = tar.extractfile(info).read()
-                if len(data) != info.size:
-                    problems.append(f"{shard}: member {info.name} is truncated")
                 key, _, ext = info.name.partition(".")
                 if ext not in EXPECTED:
                     problems.append(f"{shard}: member {info.name}: key with a dot or unknown type")
+                try:
+                    data = _member_data(tar, info, ext)
+                except ValueError as exc:
+                    problems.append(f"{shard}: member {info.name} {exc}")
+                    data = None
                 if current is None or current[0] != key:
                     if current is not None:
                         _check_sample(shard, *current, seen, problems)
@@ -87,21 +121,39 @@ def _check_sizes(folder: Path, seen: _Seen, problems: list[str]) -> None:
     if not path.is_file():
         problems.append(f"{path}: missing")
         return
-    sizes = json.loads(path.read_text())
+    try:
+        sizes = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        problems.append(f"{path}: not readable JSON ({str(exc)[:80]})")
+        return
+    if not isinstance(sizes, dict) or not all(isinstance(v, int) for v in sizes.values()):
+        problems.append(f"{path}: not a mapping of shard names to sample counts")
+        return
     for name in sorted(set(sizes) | set(seen.counts)):
         if name not in seen.counts:
             problems.append(f"{path}: lists {name}, which is missing")
         elif name not in sizes:
             problems.append(f"{path}: does not list {name}")
-        elif int(sizes[name]) != seen.counts[name]:
+        elif sizes[name] != seen.counts[name]:
             problems.append(f"{path}: {name} has {seen.counts[name]} samples, not {sizes[name]}")
+
+
+def _read_table(path: Path, columns: list[str], problems: list[str]) -> pa.Table | None:
+    """A parquet file's columns, or None with a problem line when it cannot be read."""
+    try:
+        return pq.read_table(path, columns=columns)
+    except (pa.ArrowException, OSError) as exc:
+        problems.append(f"{path}: unreadable ({str(exc).splitlines()[0][:100]})")
+        return None
 
 
 def _check_manifest(folder: Path, seen: _Seen, problems: list[str]) -> None:
     path = folder / MANIFEST_FILE
     if not path.is_file():
         return
-    table = pq.read_table(path, columns=["key", "shard", "offset"])
+    table = _read_table(path, ["key", "shard", "offset"], problems)
+    if table is None:
+        return
     listed = set()
     for key, shard, offset in zip(*(table[c].to_pylist() for c in table.column_names), strict=True):
         listed.add(key)
@@ -115,14 +167,28 @@ def _check_manifest(folder: Path, seen: _Seen, problems: list[str]) -> None:
         problems.append(f"{path}: key {key} is missing from the manifest")
 
 
-def _check_decisions(workspace: Workspace, seen: _Seen, problems: list[str]) -> None:
-    table = pq.read_table(workspace.decisions_path, columns=["key", "shard", "keep"])
+def _left_out(folder: Path, problems: list[str]) -> set[tuple[str, str]]:
+    """(raw shard, raw key) of the kept samples the shard stage left out, with a reason."""
+    path = folder / REJECTED_FILE
+    table = _read_table(path, ["raw_shard", "raw_key"], problems) if path.is_file() else None
+    if table is None:
+        return set()
+    return set(zip(table["raw_shard"].to_pylist(), table["raw_key"].to_pylist(), strict=True))
+
+
+def _check_decisions(workspace: Workspace, folder: Path, seen: _Seen, problems: list[str]) -> None:
+    table = _read_table(workspace.decisions_path, ["key", "shard", "keep"], problems)
+    if table is None:
+        return
     kept = table.filter(pc.equal(table["keep"], True))
+    left_out = _left_out(folder, problems)
     wanted = set(zip(kept["shard"].to_pylist(), kept["key"].to_pylist(), strict=True))
-    for shard, key in sorted(wanted - set(seen.raw))[:10]:
+    for shard, key in sorted(wanted - left_out - set(seen.raw))[:10]:
         problems.append(f"kept sample {shard}/{key} is not in the shards")
     for (shard, key), times in sorted(seen.raw.items()):
-        if (shard, key) not in wanted:
+        if (shard, key) in left_out:
+            problems.append(f"sample {shard}/{key} is in the shards and in {REJECTED_FILE}")
+        elif (shard, key) not in wanted:
             problems.append(f"sample {shard}/{key} is in the shards but not kept")
         elif times > 1:
             problems.append(f"kept sample {shard}/{key} is in the shards {times} times")
@@ -130,7 +196,10 @@ def _check_decisions(workspace: Workspace, seen: _Seen, problems: list[str]) -> 
 
 def verify_shards(path: Path | str, workspace: Workspace | None = None) -> list[str]:
     """Problems of the shard folder `path`, one line each (empty when all is well); with a
-    workspace, also check the samples against its kept decisions."""
+    workspace, also check the samples against its kept decisions (less those the shard stage
+    left out, listed with their reasons in rejected.parquet)."""
+    if workspace is not None:
+        workspace.check_layout()
     folder = Path(path)
     tars = sorted(folder.glob("*.tar"))
     if not tars:
@@ -146,5 +215,5 @@ def verify_shards(path: Path | str, workspace: Workspace | None = None) -> list[
     _check_sizes(folder, seen, problems)
     _check_manifest(folder, seen, problems)
     if workspace is not None:
-        _check_decisions(workspace, seen, problems)
+        _check_decisions(workspace, folder, seen, problems)
     return problems

@@ -1,10 +1,12 @@
-"""The downloader's own HTTP fetch: it cannot hang and cannot be pointed inwards.
+"""The one HTTP client of the crawler and the downloader: it cannot hang and cannot be pointed
+inwards.
 
 Every attempt has one overall deadline (connect, headers and body together, so a server that
-drips bytes is cut off), the body is capped (Content-Length checked first, then while reading),
-redirects are limited and re-checked by the address guard, each host has a concurrency cap,
-429/503 answers are retried after their Retry-After (bounded), other transient failures after a
-bounded exponential backoff, and X-Robots-Tag and robots.txt are honoured.
+drips bytes is cut off), the body is capped (Content-Length checked first, then while reading;
+over the cap it fails, or is cut there for pages), every hop of a redirect chain is limited and
+checked by the address guard before any connection, each host has a concurrency cap, 429/503
+answers are retried after their Retry-After (bounded), other transient failures after a bounded
+exponential backoff, and X-Robots-Tag and robots.txt are honoured.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from wit_pipeline.net.guard import BlockedAddress, resolve
+from wit_pipeline.net.guard import BlockedAddress, Resolver, resolve
 from wit_pipeline.net.robots import ROBOTS_TOKEN, USER_AGENT, RobotsCache
 
 REDIRECTS = (301, 302, 303, 307, 308)
@@ -48,6 +50,9 @@ VALUED_ROBOTS_DIRECTIVES = (
     "indexifembedded",
 )
 _CHUNK = 65536
+IMAGE_ACCEPT = "image/*,*/*;q=0.5"
+HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
+WATCHDOG_IDLE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -64,12 +69,17 @@ class FetchOptions:
     respect_robots: bool = True
     respect_x_robots_tag: bool = True
     allow_private_networks: bool = False
+    allowed_addresses: frozenset[str] = frozenset()
+    resolver: Resolver | None = None
+    cut_oversize: bool = False
+    accept: str = IMAGE_ACCEPT
     user_agent: str = USER_AGENT
 
 
 @dataclass
 class FetchResult:
-    """The body of a successful fetch, or a stable error code and a message."""
+    """The body of a successful fetch (and the URL it came from after redirects; `cut` when it
+    was cut at max_bytes), or a stable error code and a message."""
 
     url: str
     body: bytes | None = None
@@ -78,10 +88,23 @@ class FetchResult:
     status: int | None = None
     content_type: str = ""
     attempts: int = 0
+    final_url: str = ""
+    cut: bool = False
 
     @property
     def ok(self) -> bool:
         return self.body is not None
+
+
+@dataclass
+class _Answer:
+    """The 200 answer of one attempt."""
+
+    status: int
+    content_type: str
+    body: bytes
+    url: str = ""
+    cut: bool = False
 
 
 class _Failure(Exception):
@@ -159,7 +182,8 @@ def _cut(connection: http.client.HTTPConnection) -> None:
 
 class _Watchdog:
     """One thread per process that cuts connections whose deadline passed (a timer thread per
-    request would cost about 0.25 ms of CPU each)."""
+    request would cost about 0.25 ms of CPU each); it ends after a second with nothing to
+    watch, so no thread outlives the work."""
 
     def __init__(self) -> None:
         self._armed: list[tuple[float, int, http.client.HTTPConnection]] = []
@@ -193,7 +217,9 @@ class _Watchdog:
                 while self._armed and self._armed[0][1] not in self._live:
                     heapq.heappop(self._armed)
                 if not self._armed:
-                    self._condition.wait()
+                    if not self._condition.wait(WATCHDOG_IDLE_SECONDS) and not self._armed:
+                        self._thread = None
+                        return
                     continue
                 deadline, ticket, connection = self._armed[0]
                 left = deadline - time.monotonic()
@@ -218,7 +244,7 @@ def _failure_of(exc: Exception) -> _Failure:
 
 
 class Fetcher:
-    """Fetches image URLs for one worker process; share it between that process's threads."""
+    """Fetches URLs for one worker process; share it between that process's threads."""
 
     def __init__(self, options: FetchOptions) -> None:
         self.options = options
@@ -238,7 +264,7 @@ class Fetcher:
         for attempt in range(self.options.retries + 1):
             result.attempts = attempt + 1
             try:
-                status, content_type, body = self._follow(url)
+                answer = self._follow(url)
             except _Failure as failure:
                 result.error_code, result.error_message = failure.code, str(failure)
                 if failure.code not in TRANSIENT_CODES or attempt == self.options.retries:
@@ -251,23 +277,30 @@ class Fetcher:
                     return result
                 time.sleep(wait)
                 continue
-            result.body, result.status, result.content_type = body, status, content_type
+            result.body, result.status, result.content_type = (
+                answer.body,
+                answer.status,
+                answer.content_type,
+            )
+            result.final_url, result.cut = answer.url, answer.cut
             result.error_code = result.error_message = None
             return result
         return result
 
-    def _follow(self, url: str, robots_check: bool = True) -> tuple[int, str, bytes]:
+    def _follow(self, url: str, robots_check: bool = True) -> _Answer:
         """One attempt: follow redirects up to the limit, checking every hop."""
         for _ in range(self.options.max_redirects + 1):
             outcome = self._request(url, robots_check)
             if isinstance(outcome, str):
                 url = outcome
                 continue
+            outcome.url = url
             return outcome
         raise _Failure("too_many_redirects", f"more than {self.options.max_redirects} redirects")
 
-    def _request(self, url: str, robots_check: bool = True) -> tuple[int, str, bytes] | str:
-        """One HTTP exchange: the (status, type, body) of a 200, or the next URL of a redirect."""
+    def _request(self, url: str, robots_check: bool = True) -> _Answer | str:
+        """One HTTP exchange: the answer of a 200, or the next URL of a redirect. The address
+        guard comes first: a refused host is neither asked for robots.txt nor connected to."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise _Failure("invalid_url", f"not an http(s) URL: {url[:200]!r}")
@@ -275,14 +308,20 @@ class Fetcher:
             port = parts.port or (443 if parts.scheme == "https" else 80)
         except ValueError as exc:
             raise _Failure("invalid_url", str(exc)) from exc
-        if robots_check and self.options.respect_robots and not self.robots.allowed(url):
-            raise _Failure("robots", "disallowed by robots.txt")
         try:
-            address = resolve(parts.hostname, port, self.options.allow_private_networks)
+            address = resolve(
+                parts.hostname,
+                port,
+                self.options.allow_private_networks,
+                self.options.resolver,
+                self.options.allowed_addresses,
+            )
         except BlockedAddress as exc:
             raise _Failure("ssrf_blocked", str(exc)) from exc
-        except (socket.gaierror, UnicodeError) as exc:
+        except (OSError, UnicodeError) as exc:
             raise _Failure("dns_error", f"{parts.hostname}: {exc}") from exc
+        if robots_check and self.options.respect_robots and not self.robots.allowed(url):
+            raise _Failure("robots", "disallowed by robots.txt")
         connection_class = (
             _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
         )
@@ -307,10 +346,10 @@ class Fetcher:
 
     def _exchange(
         self, connection: http.client.HTTPConnection, url: str, path: str, deadline: float
-    ) -> tuple[int, str, bytes] | str:
+    ) -> _Answer | str:
         headers = {
             "User-Agent": self.options.user_agent,
-            "Accept": "image/*,*/*;q=0.5",
+            "Accept": self.options.accept,
             "Accept-Encoding": "identity",
         }
         connection.request("GET", path, headers=headers)
@@ -329,22 +368,25 @@ class Fetcher:
             directive = x_robots_forbids(response.headers.get_all("X-Robots-Tag") or [])
             if directive:
                 raise _Failure("x_robots_tag", f"X-Robots-Tag: {directive}")
+        limit, cut = self.options.max_bytes, self.options.cut_oversize
         length = response.getheader("Content-Length")
-        if length and length.isdigit() and int(length) > self.options.max_bytes:
-            raise _Failure("too_large", f"Content-Length {length} over {self.options.max_bytes}")
+        if length and length.isdigit() and int(length) > limit and not cut:
+            raise _Failure("too_large", f"Content-Length {length} over {limit}")
         chunks, size = [], 0
-        while True:
+        while size <= limit:
             self._tighten(connection, deadline)
-            chunk = response.read1(_CHUNK)
+            chunk = response.read1(min(_CHUNK, limit + 1 - size))
             if not chunk:
                 break
             size += len(chunk)
-            if size > self.options.max_bytes:
-                raise _Failure("too_large", f"body over {self.options.max_bytes} bytes")
             chunks.append(chunk)
-        if length and length.isdigit() and size < int(length):
+        if size > limit and not cut:
+            raise _Failure("too_large", f"body over {limit} bytes")
+        if size <= limit and length and length.isdigit() and size < int(length):
             raise _Failure("truncated", f"body ended at {size} of {length} bytes")
-        return status, response.getheader("Content-Type") or "", b"".join(chunks)
+        body = b"".join(chunks)
+        content_type = response.getheader("Content-Type") or ""
+        return _Answer(status, content_type, body[:limit], cut=size > limit)
 
     @staticmethod
     def _tighten(connection: http.client.HTTPConnection, deadline: float) -> None:
@@ -358,7 +400,7 @@ class Fetcher:
     def _fetch_robots_txt(self, url: str) -> tuple[int, bytes]:
         """robots.txt through redirects (RFC 9309 asks to follow at least five)."""
         try:
-            status, _, body = self._follow(url, robots_check=False)
+            answer = self._follow(url, robots_check=False)
         except _Failure as failure:
             return (int(failure.code[5:]) if failure.code.startswith("http_") else 0), b""
-        return status, body
+        return answer.status, answer.body

@@ -8,7 +8,7 @@ import time
 import pytest
 from PIL import Image
 
-from wit_pipeline.stages.download.fetch import Fetcher, FetchOptions, x_robots_forbids
+from wit_pipeline.net.fetch import Fetcher, FetchOptions, x_robots_forbids
 from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
 from wit_pipeline.stages.download.shard import fetch_row
 
