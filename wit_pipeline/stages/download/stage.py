@@ -166,6 +166,11 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
         retried=sum(info.get("retried", 0) for info in result.infos.values()),
     )
     markers.mark_stage_done(
-        {"rows": rows, "status": summary.status, "error_codes": summary.error_codes}
+        {
+            "rows": rows,
+            "status": summary.status,
+            "error_codes": summary.error_codes,
+            "seconds": round(summary.seconds, 3),
+        }
     )
     return summary

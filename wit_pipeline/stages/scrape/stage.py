@@ -330,6 +330,7 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
             "dropped": summary.dropped,
             "problems": summary.problems,
             "counts": summary.counts,
+            "seconds": round(summary.seconds, 3),
         }
     )
     return summary

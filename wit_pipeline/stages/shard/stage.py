@@ -166,7 +166,13 @@ def write_shards(
         engine=engine,
     )
     total = _write_indexes(out_dir, plan, result.infos, samples_per_shard, seed)
-    Markers(out_dir).mark_stage_done({"plan": plan.fingerprint, "shards": len(plan.jobs)})
+    Markers(out_dir).mark_stage_done(
+        {
+            "plan": plan.fingerprint,
+            "shards": len(plan.jobs),
+            "seconds": round(time.monotonic() - start, 3),
+        }
+    )
     return ShardSummary(
         out=out_dir,
         shards=len(plan.jobs),
