@@ -10,20 +10,22 @@ plain decode of the same shards (read the tar members, `Image.open(...).convert(
 else). Target: ours >= 0.7x the anchor.
 
 Two raw/ folders (one shard each) are built once with the real download stage against the
-synthetic test web: `--images` for the CLIP pair (ViT-B-32 on CPU is slow), `--decode-images`
-for the no-CLIP pair. Runs alternate (ours, anchor, ours, anchor, ...); model loading and a warm-up
+synthetic test web (or, with `--synthetic`, drawn by gpu_score_bench's writer: no img2dataset or
+server needed): `--images` for the CLIP pair (ViT-B-32 on CPU is slow), `--decode-images` for
+the no-CLIP pair. Runs alternate (ours, anchor, ours, anchor, ...); model loading and a warm-up
 batch are excluded from both sides; every run of ours writes into an empty scores/ folder. The
 verdict uses each side's best run (on a shared machine, noise only ever slows a run down); the
 median is shown beside it.
 
     python benchmarks/score_bench.py [--images 128] [--decode-images 2048] [--batch-size 32]
-        [--workers 2] [--repeats 3] [--decode-repeats 5]
+        [--workers 2] [--repeats 3] [--decode-repeats 5] [--synthetic] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
 import io
+import json
 import shutil
 import statistics
 import sys
@@ -39,13 +41,11 @@ import pyarrow.parquet as pq
 import torch
 from machine import describe_machine
 from PIL import Image
-from testweb_workspace import download_testweb
 
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
 from wit_pipeline.stages.filter.score import IMAGE_EXTENSIONS, scorer_for
-from wit_pipeline.testweb import SyntheticWeb, WebConfig
 
 MODEL = "ViT-B-32"
 SPEC = ClipSpec(MODEL, "random")
@@ -75,8 +75,18 @@ class Timing:
         return max(self.rates)
 
 
-def build_raw(images: int, workdir: Path, name: str) -> Workspace:
-    """A workspace under `workdir/name` whose raw/ holds `images` test-web images in one shard."""
+def build_raw(images: int, workdir: Path, name: str, synthetic: bool) -> Workspace:
+    """A workspace under `workdir/name` whose raw/ holds `images` images in one shard: the test
+    web's, downloaded by the download stage, or (`synthetic`) drawn and written directly, which
+    needs neither img2dataset nor a server (for machines that have only torch)."""
+    if synthetic:
+        from gpu_score_bench import write_raw
+
+        return write_raw(workdir / name / "w", images, images, 1)
+    from testweb_workspace import download_testweb
+
+    from wit_pipeline.testweb import SyntheticWeb, WebConfig
+
     web = SyntheticWeb(WebConfig(seed=0, pages=images // 6 + 2, faults_per_kind=0))
     workspace, _ = download_testweb(
         web, workdir / name, limit=images, with_gif=False, samples_per_shard=images
@@ -231,6 +241,25 @@ def table(pairs: list[tuple[Timing, Timing, float]]) -> str:
     return "\n".join(lines)
 
 
+def records(pairs: list[tuple[Timing, Timing, float]], command: str) -> list[dict[str, Any]]:
+    """The comparisons as benchmark records (best runs; ratio = ours / anchor)."""
+    return [
+        {
+            "stage": "filter",
+            "metric": f"score phase throughput, {ours.name} ({ours.images} images, target "
+            f">= {target}x)",
+            "ours": ours.best,
+            "anchor": anchor.name,
+            "anchor_value": anchor.best,
+            "unit": "images/s",
+            "ratio": ours.best / anchor.best,
+            "command": command,
+            "machine": machine(),
+        }
+        for ours, anchor, target in pairs
+    ]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=128, help="images in the CLIP pair")
@@ -239,6 +268,10 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="our DataLoader workers")
     parser.add_argument("--repeats", type=int, default=3, help="runs of each CLIP side")
     parser.add_argument("--decode-repeats", type=int, default=5, help="runs of each no-CLIP side")
+    parser.add_argument(
+        "--synthetic", action="store_true", help="draw the raw shards instead of downloading"
+    )
+    parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(
@@ -248,15 +281,19 @@ def main() -> int:
     )
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        clip_space = build_raw(args.images, Path(tmp), "clip")
-        full = build_raw(args.decode_images, Path(tmp), "plain")
+        clip_space = build_raw(args.images, Path(tmp), "clip", args.synthetic)
+        full = build_raw(args.decode_images, Path(tmp), "plain", args.synthetic)
         print(f"raw/ folders built in {time.perf_counter() - start:.0f} s")
         print(f"CLIP pair on {count_images(clip_space)} images:", flush=True)
         clip_ours, clip_anchor = clip_pair(clip_space, args)
         print(f"no-CLIP pair on {count_images(full)} images:", flush=True)
         plain_ours, plain_anchor = decode_pair(full, args)
+    pairs = [(clip_ours, clip_anchor, 0.9), (plain_ours, plain_anchor, 0.7)]
     print("\nthroughput: best and median of the alternating runs; verdict on the best:\n")
-    print(table([(clip_ours, clip_anchor, 0.9), (plain_ours, plain_anchor, 0.7)]))
+    print(table(pairs))
+    if args.json:
+        command = "python benchmarks/score_bench.py " + " ".join(sys.argv[1:])
+        args.json.write_text(json.dumps(records(pairs, command), indent=1))
     return 0
 
 

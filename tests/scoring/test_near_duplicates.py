@@ -5,7 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wit_pipeline.scoring import duplicate_groups, near_duplicate_pairs
+from wit_pipeline.scoring import duplicate_groups, near_duplicate_kernel, near_duplicate_pairs
+from wit_pipeline.scoring import near_duplicates as index
 from wit_pipeline.scoring.near_duplicates import BANDS, _covering_keys
 
 MAX_DISTANCE = 12
@@ -45,6 +46,51 @@ def planted_hashes(draw: st.DrawFn) -> tuple[np.ndarray, int]:
 def test_matches_brute_force(case: tuple[np.ndarray, int]) -> None:
     hashes, distance = case
     assert np.array_equal(near_duplicate_pairs(hashes, distance), brute_pairs(hashes, distance))
+
+
+@settings(max_examples=100, deadline=None)
+@given(planted_hashes(), st.sampled_from([None, near_duplicate_kernel]))
+def test_both_backends_match_brute_force(case: tuple[np.ndarray, int], kernel) -> None:
+    hashes, distance = case
+    found = index._pairs(hashes, distance, kernel)
+    assert np.array_equal(found, brute_pairs(hashes, distance))
+
+
+def random_planted(size: int, distance: int, seed: int) -> np.ndarray:
+    """`size` random hashes, a fifth of them copies of others with 0..distance bits flipped."""
+    rng = np.random.default_rng(seed)
+    hashes = rng.integers(0, 2**64, size, dtype=np.uint64)
+    copies = rng.choice(size, size // 5, replace=False)
+    for copy in copies:
+        source = int(hashes[rng.integers(size)])
+        bits = rng.choice(64, rng.integers(0, distance + 1), replace=False)
+        hashes[copy] = flip_bits(source, list(bits))
+    return hashes
+
+
+@pytest.mark.parametrize("distance", [4, 8])
+@pytest.mark.parametrize(("partition_size", "prefix_bands"), [(4096, 0), (64, 1), (8, 2), (1, 3)])
+def test_compiled_prefix_groups_find_every_pair_once(
+    monkeypatch, distance: int, partition_size: int, prefix_bands: int
+) -> None:
+    monkeypatch.setattr(index, "PARTITION_SIZE", partition_size)
+    distinct = np.unique(random_planted(3000, distance, seed=distance))
+    keys = _covering_keys(distance, 4)
+    assert index._prefix_band_count(distinct.size, 4) == prefix_bands
+    found = index._compiled_pairs(near_duplicate_kernel, distinct, keys, distance)
+    assert len({tuple(p) for p in found.tolist()}) == len(found), "a pair reported twice"
+    expected = brute_pairs(distinct, distance)
+    assert np.array_equal(found[np.lexsort((found[:, 1], found[:, 0]))], expected)
+
+
+def test_prefix_groups_share_their_prefix_and_cover_every_key() -> None:
+    keys = _covering_keys(8, 5)
+    groups = index._prefix_groups(keys, 3)
+    members = sorted(m for _, group in groups for m in group)
+    assert members == list(range(len(keys)))
+    for prefix, group in groups:
+        assert bin(prefix).count("1") == 3
+        assert all(keys[m] & prefix == prefix for m in group)
 
 
 @pytest.mark.parametrize("distance", [0, 1, 3, 8, 12, 16, 20])

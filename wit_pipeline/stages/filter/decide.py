@@ -100,7 +100,8 @@ def _rule_reasons(sample: dict, options: DecideOptions, threshold: float | None)
     if sample["status"] != "success":
         return [(sample["status"], sample.get("error_code"))]
     if sample.get("error"):
-        return [("decode_error", sample["error"])]
+        # the score phase's errors start with their kind: missing_image, bad_member, ...
+        return [(sample["error"].split(":", 1)[0], sample["error"])]
     if sample.get("width") is None:
         return [("decode_error", "no scores for this sample")]
     # size rules look at the image as published, not at its resized copy in raw/
