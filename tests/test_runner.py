@@ -96,3 +96,16 @@ def test_a_rerun_stage_makes_every_later_record_stale(ran_twice):
     outcomes = run_pipeline(stricter, quiet=True)
     assert [o.ran for o in outcomes] == [False, False, False, True]
     assert main(["verify-shards", str(root / "w" / "shards")]) == 0
+
+
+def test_train_stage_trains_on_the_workspace_shards(ran_twice):
+    root, path, _ = ran_twice
+    data = yaml.safe_load(path.read_text())
+    skip = dict.fromkeys(("scrape", "download", "filter", "shard"), False)
+    train = {"steps": 2, "batch_size": 8, "checkpoint_every": 2, "workers": 0}
+    config = config_from_dict({"workdir": data["workdir"], **skip, "train": train})
+    first = run_pipeline(config, quiet=True)
+    assert [o.stage for o in first] == ["train"] and first[0].ran
+    assert "trained 2 steps" in first[0].line
+    assert sorted(p.name for p in (root / "w" / "train" / "checkpoints").glob("*.pt"))
+    assert not run_pipeline(config, quiet=True)[0].ran

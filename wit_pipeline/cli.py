@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "download",
     "filter",
     "shard",
+    "train",
     "report",
     "sql",
     "testweb",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import importlib
-import importlib.util
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -22,10 +21,7 @@ import yaml
 from wit_pipeline.commands.common import ENGINES, Parser
 from wit_pipeline.core.errors import InputError
 
-PIPELINE = ("scrape", "download", "filter", "shard", "report", "train")
-STAGES = tuple(
-    s for s in PIPELINE if importlib.util.find_spec(f"wit_pipeline.commands.{s}") is not None
-)
+STAGES = ("scrape", "download", "filter", "shard", "report", "train")
 """Stages in pipeline order; each is the command module of the same name."""
 
 OPTIONAL_STAGES = frozenset({"report", "train"})

@@ -20,7 +20,7 @@ from typing import Any
 
 from wit_pipeline.catalog import refresh_catalog
 from wit_pipeline.commands.common import resolve_engine
-from wit_pipeline.config import PIPELINE, PipelineConfig, stage_module
+from wit_pipeline.config import STAGES, PipelineConfig, stage_module
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.workspace import Workspace
@@ -87,7 +87,7 @@ def run_stage(
     record = None if force or upstream_ran else _up_to_date(workspace, config, stage)
     if record is not None:
         return StageOutcome(stage, False, f"up to date (finished {record['finished']}), skipped")
-    for later in PIPELINE[PIPELINE.index(stage) :]:
+    for later in STAGES[STAGES.index(stage) :]:
         # what comes after a stage that runs again is stale until it runs again too
         _record_path(workspace, later).unlink(missing_ok=True)
     args = argparse.Namespace(**vars(config.sections[stage]), quiet=int(quiet), verbose=0)

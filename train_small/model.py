@@ -1,0 +1,63 @@
+"""The tiny open_clip CLIP: its config from a TrainConfig, the model, tokenizer and pixel
+normalisation, so checkpoints and exports are plain open_clip ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import open_clip
+import torch
+
+from .config import TrainConfig
+
+MEAN = (0.48145466, 0.4578275, 0.40821073)
+STD = (0.26862954, 0.26130258, 0.27577711)
+PREPROCESS_CFG: dict[str, Any] = {
+    "mean": list(MEAN),
+    "std": list(STD),
+    "interpolation": "bicubic",
+    "resize_mode": "shortest",
+}
+"""open_clip's preprocessing of exported models: CLIP's mean/std, shortest-side resize + crop."""
+VOCAB_SIZE = 49408
+"""open_clip's SimpleTokenizer (CLIP's BPE) vocabulary."""
+
+
+def model_config(config: TrainConfig) -> dict[str, Any]:
+    """The open_clip `model_cfg` of a run: ViT image tower, transformer text tower."""
+    return {
+        "embed_dim": config.embed_dim,
+        "vision_cfg": {
+            "image_size": config.image_size,
+            "patch_size": config.patch_size,
+            "width": config.vision_width,
+            "layers": config.vision_layers,
+            "head_width": 32,
+            "mlp_ratio": 2.0,
+        },
+        "text_cfg": {
+            "context_length": config.context_length,
+            "vocab_size": VOCAB_SIZE,
+            "width": config.text_width,
+            "heads": max(1, config.text_width // 32),
+            "layers": config.text_layers,
+            "mlp_ratio": 2.0,
+        },
+    }
+
+
+def build_model(model_cfg: dict[str, Any]) -> open_clip.CLIP:
+    """A randomly initialised open_clip CLIP (logit scale 1/0.07) from `model_cfg`."""
+    return open_clip.CLIP(**model_cfg)
+
+
+def tokenizer(context_length: int) -> open_clip.SimpleTokenizer:
+    """CLIP's BPE tokenizer, truncating to `context_length` tokens."""
+    return open_clip.SimpleTokenizer(context_length=context_length)
+
+
+def normalise(images: torch.Tensor) -> torch.Tensor:
+    """uint8 (N, 3, H, W) pixels as the float, mean/std normalised input of the image tower."""
+    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1) * 255.0
+    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1) * 255.0
+    return (images.float() - mean) / std
