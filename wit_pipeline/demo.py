@@ -35,8 +35,8 @@ class DemoOptions:
     seed_pages: int = 60
     mismatch_share: float = 0.4
     eval_samples: int = 600
-    bootstrap_steps: int = 300
-    steps: int = 400
+    bootstrap_steps: int = 80
+    steps: int = 80
     batch_size: int = 128
     keep_fraction: float = 0.55
     workers: int = 1

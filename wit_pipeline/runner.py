@@ -87,14 +87,14 @@ def run_stage(
     record = None if force or upstream_ran else _up_to_date(workspace, config, stage)
     if record is not None:
         return StageOutcome(stage, False, f"up to date (finished {record['finished']}), skipped")
-    for later in STAGES[STAGES.index(stage) :]:
-        # what comes after a stage that runs again is stale until it runs again too
-        _record_path(workspace, later).unlink(missing_ok=True)
     args = argparse.Namespace(**vars(config.sections[stage]), quiet=int(quiet), verbose=0)
     engine = resolve_engine(config.engine, config.ray_address, config.gpus_per_task, args)
     start = time.monotonic()
     summary = stage_module(stage).run_stage(workspace, args, engine)
     seconds = time.monotonic() - start
+    for later in STAGES[STAGES.index(stage) + 1 :]:
+        # what comes after a stage that ran again is stale until it runs again too
+        _record_path(workspace, later).unlink(missing_ok=True)
     refresh_catalog(workspace)
     line = summary.line()
     write_json_atomic(
