@@ -63,7 +63,7 @@ def add_train_arguments(parser: argparse.ArgumentParser, in_workspace: bool = Fa
     parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=False,
                         help="bf16 autocast (off: slower on the CPUs measured)")  # fmt: skip
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
-                        help="random crops and flips while training")  # fmt: skip
+                        help="random crops, flips and quarter turns while training")  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="(cpu)")
     parser.add_argument("--eval-shards", help="held-out labelled shards to evaluate on at the end")
     parser.add_argument("--export", help="also export the final model as a local-dir folder here")

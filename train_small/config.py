@@ -7,7 +7,7 @@ data (150 steps, about 65-80 s; README, "Training (train_small)", has the figure
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +90,8 @@ class TrainResult:
     """Epochs begun (the highest epoch index any reader reached, plus one)."""
     metrics: Path
     loss_curve: Path
+    extra: dict[str, Any] = field(default_factory=dict)
+    """What callers add after training (the CLI: "eval" metrics, "export" folder)."""
 
     def line(self) -> str:
         """One summary line for the command line."""

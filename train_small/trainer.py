@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,28 +66,52 @@ def _seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def train(config: TrainConfig) -> TrainResult:
-    """Train (or resume) the run in `config.out_dir` up to `config.steps` (or `stop_at`)."""
-    started = time.perf_counter()
-    readers = readers_for(config.shards, config.workers)
-    out_dir = Path(config.out_dir)
+@dataclass
+class _Run:
+    """The live objects of a run and where it stands."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.AdamW
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    position: DataPosition
+    step: int = 0
+    rng: dict[str, Any] | None = None
+    """RNG states to restore once the loader exists (resumed runs)."""
+
+    def state(self, config: TrainConfig) -> dict[str, Any]:
+        """What a checkpoint holds (save_checkpoint adds step and RNG states)."""
+        return {
+            "state_dict": self.model.state_dict(),
+            "model_cfg": model_config(config),
+            "preprocess_cfg": PREPROCESS_CFG,
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "data": self.position.state_dict(),
+            "config": config.as_dict(),
+        }
+
+
+def _start(config: TrainConfig, readers: int) -> tuple[_Run, Path | None]:
+    """A fresh run, or the run resumed from the newest checkpoint of `out_dir` (and its path)."""
     _seed_everything(config.seed)
-    model_cfg = model_config(config)
-    model = build_model(model_cfg).to(config.device)
+    model = build_model(model_config(config)).to(config.device)
     optimizer = build_optimizer(model, config)
     scheduler = warmup_cosine(optimizer, config.warmup_steps, config.steps)
-    position, step, resumed = DataPosition(readers), 0, None
-    checkpoint = latest_checkpoint(out_dir)
+    run = _Run(model, optimizer, scheduler, DataPosition(readers))
+    checkpoint = latest_checkpoint(Path(config.out_dir))
     if checkpoint is not None:
-        resumed = load_checkpoint(checkpoint)
-        _check_resumable(resumed, config, checkpoint)
-        model.load_state_dict(resumed["state_dict"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        scheduler.load_state_dict(resumed["scheduler"])
-        position, step = DataPosition(**resumed["data"]), resumed["step"]
-    write_json_atomic(out_dir / "config.json", {"train": config.as_dict(), "model_cfg": model_cfg})
-    metrics = MetricsLog(out_dir / "metrics.jsonl", step)
-    spec = StreamSpec(
+        saved = load_checkpoint(checkpoint)
+        _check_resumable(saved, config, checkpoint)
+        model.load_state_dict(saved["state_dict"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        run.position, run.step, run.rng = DataPosition(**saved["data"]), saved["step"], saved["rng"]
+    return run, checkpoint
+
+
+def stream_spec(config: TrainConfig) -> StreamSpec:
+    """The loader spec of a run."""
+    return StreamSpec(
         source=config.shards,
         seed=config.seed,
         batch_size=config.batch_size,
@@ -95,83 +120,105 @@ def train(config: TrainConfig) -> TrainResult:
         shuffle_buffer=config.shuffle_buffer,
         augment=config.augment,
     )
-    batches = iter(train_loader(spec, readers if config.workers else 0, position))
-    if resumed is not None:
-        restore_rng(resumed["rng"])
+
+
+@dataclass
+class _Clock:
+    """Wall time of a call, its wait for the first batch, and the data wait after it."""
+
+    started: float = field(default_factory=time.perf_counter)
+    loop_started: float = 0.0
+    startup: float = 0.0
+    waited: float = 0.0
+
+    def batch_waited(self, seconds: float, first: bool) -> None:
+        """Account a wait for data (the first one is start-up, not data wait)."""
+        if first:
+            self.startup, self.loop_started = seconds, time.perf_counter()
+        else:
+            self.waited += seconds
+
+    def wait_fraction(self) -> float:
+        """Share of the loop after the first batch spent waiting for data."""
+        return self.waited / max(time.perf_counter() - self.loop_started, 1e-9)
+
+
+def train(config: TrainConfig) -> TrainResult:
+    """Train (or resume) the run in `config.out_dir` up to `config.steps` (or `stop_at`)."""
+    clock = _Clock()
+    readers = readers_for(config.shards, config.workers)
+    out_dir = Path(config.out_dir)
+    run, checkpoint = _start(config, readers)
+    write_json_atomic(
+        out_dir / "config.json", {"train": config.as_dict(), "model_cfg": model_config(config)}
+    )
+    metrics = MetricsLog(out_dir / "metrics.jsonl", run.step)
+    batches = iter(
+        train_loader(stream_spec(config), readers if config.workers else 0, run.position)
+    )
+    if run.rng is not None:
+        restore_rng(run.rng)
     end = min(config.steps, config.stop_at or config.steps)
-    first_step, waited, startup = step, 0.0, 0.0
-    loop_started = time.perf_counter()
-
-    def state() -> dict[str, Any]:
-        return {
-            "state_dict": model.state_dict(),
-            "model_cfg": model_cfg,
-            "preprocess_cfg": PREPROCESS_CFG,
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "data": position.state_dict(),
-            "config": config.as_dict(),
-        }
-
-    model.train()
-    with tqdm(total=end, initial=step, unit="step", disable=not config.progress) as bar:
-        while step < end:
+    first_step = run.step
+    run.model.train()
+    with tqdm(total=end, initial=run.step, unit="step", disable=not config.progress) as bar:
+        while run.step < end:
             before = time.perf_counter()
             batch = next(batches)
             wait = time.perf_counter() - before
-            if step == first_step:
-                startup = wait
-                loop_started = time.perf_counter()
-            else:
-                waited += wait
+            clock.batch_waited(wait, first=run.step == first_step)
             computing = time.perf_counter()
-            loss = _train_step(model, optimizer, scheduler, batch, config)
-            step += 1
-            position.advance(batch)
+            loss = train_step(run.model, run.optimizer, run.scheduler, batch, config)
+            run.step += 1
+            run.position.advance(batch)
             metrics.write(
                 {
-                    "step": step,
+                    "step": run.step,
                     "loss": loss,
-                    "lr": scheduler.get_last_lr()[0],
-                    "logit_scale": float(model.logit_scale.detach().exp()),
+                    "lr": run.scheduler.get_last_lr()[0],
+                    "logit_scale": float(run.model.logit_scale.detach().exp()),
                     "data_wait_s": wait,
                     "step_s": time.perf_counter() - computing,
-                    "elapsed_s": time.perf_counter() - started,
+                    "elapsed_s": time.perf_counter() - clock.started,
                     "epoch": batch["epoch"],
                 }
             )
             bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
             bar.update()
-            if step % config.checkpoint_every == 0 or step == end:
-                checkpoint = save_checkpoint(out_dir, step, state())
+            if run.step % config.checkpoint_every == 0 or run.step == end:
+                checkpoint = save_checkpoint(out_dir, run.step, run.state(config))
     del batches
     metrics.close()
+    return _summarise(config, run, checkpoint, run.step - first_step, clock)
+
+
+def _summarise(
+    config: TrainConfig, run: _Run, checkpoint: Path | None, trained: int, clock: _Clock
+) -> TrainResult:
+    """The loss curve, result.json and the TrainResult of a call that trained `trained` steps."""
+    out_dir = Path(config.out_dir)
     rows = read_metrics(out_dir / "metrics.jsonl")
-    loop_seconds = time.perf_counter() - loop_started
-    seconds = time.perf_counter() - started
-    trained = step - first_step
     recent = [row["loss"] for row in rows[-FINAL_LOSS_WINDOW:]]
-    curve = plot_loss_curve(
-        rows, out_dir / "loss_curve.png", f"train_small: {step} steps, batch {config.batch_size}"
-    )
+    title = f"train_small: {run.step} steps, batch {config.batch_size}"
+    seconds = time.perf_counter() - clock.started
     result = TrainResult(
         checkpoint=Path(checkpoint) if checkpoint else out_dir,
         out_dir=out_dir,
-        steps=step,
+        steps=run.step,
         seconds=seconds,
-        samples_per_second=trained * config.batch_size / seconds if trained else 0.0,
+        samples_per_second=trained * config.batch_size / seconds,
         final_loss=sum(recent) / len(recent) if recent else float("nan"),
-        data_wait_fraction=waited / loop_seconds if trained > 1 else 0.0,
-        startup_seconds=startup,
-        epochs=position.epoch + 1,
+        data_wait_fraction=clock.wait_fraction() if trained > 1 else 0.0,
+        startup_seconds=clock.startup,
+        epochs=run.position.epoch + 1,
         metrics=out_dir / "metrics.jsonl",
-        loss_curve=curve,
+        loss_curve=plot_loss_curve(rows, out_dir / "loss_curve.png", title),
     )
     write_json_atomic(out_dir / "result.json", json.loads(json.dumps(vars(result), default=str)))
     return result
 
 
-def _train_step(
+def train_step(
     model: torch.nn.Module,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
