@@ -143,10 +143,14 @@ class Demo:
         with self._phase("eval set"):
             if not (eval_dir / "sizes.json").is_file():
                 write_labelled_shards(eval_dir, options.eval_samples, seed=2)
+        seed_port, pool_port = self._ports()
         with (
-            WebServer(SyntheticWeb(seed_web)) as seed_server,
-            WebServer(SyntheticWeb(pool_web)) as pool_server,
+            WebServer(SyntheticWeb(seed_web), port=seed_port) as seed_server,
+            WebServer(SyntheticWeb(pool_web), port=pool_port) as pool_server,
         ):
+            write_json_atomic(
+                root / "webs.json", {"seed": seed_server.port, "pool": pool_server.port}
+            )
             self.say(
                 f"test webs: clean seed at {seed_server.base_url}, noisy pool at "
                 f"{pool_server.base_url} ({options.mismatch_share:.0%} mismatched captions)"
@@ -214,6 +218,15 @@ class Demo:
             skip = dict.fromkeys(("scrape", "download", "filter", "shard"), False)
             self._pipeline("report", {"workdir": str(root), **skip, "report": {}}, force=True)
         return summary
+
+    def _ports(self) -> tuple[int, int]:
+        """The ports of an earlier run in this workspace, so its URLs (and every stage built
+        on them) stay valid and a rerun resumes; (0, 0) picks free ports the first time."""
+        path = self.root / "webs.json"
+        if not path.is_file():
+            return 0, 0
+        ports = json.loads(path.read_text())
+        return int(ports["seed"]), int(ports["pool"])
 
     def _variant(self, name: str, clip: dict[str, Any]) -> Path:
         """A workspace of its own for one run, sharing the pool's raw shards and scores."""

@@ -96,7 +96,8 @@ def test_every_fault_and_a_slow_host_in_one_run(tmp_path, fresh_testweb, testweb
     assert sorted(r for r in slow_host.requests if r.startswith("/img/")) == sorted(
         u.removeprefix(slow_host.origin) for u in slow
     )
-    assert 1 < slow_host.peak <= PER_HOST * PROCESSES
+    # each process may read the host's robots.txt while its PER_HOST image requests run
+    assert 1 < slow_host.peak <= (PER_HOST + 1) * PROCESSES
 
 
 def _new_threads(before: set[threading.Thread]) -> set[threading.Thread]:
