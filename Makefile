@@ -35,3 +35,15 @@ lint: install
 format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+# Every benchmark against its anchor (sizes in benchmarks/run_all.py: under 20 minutes on 2
+# cores), then BENCHMARKS.md rewritten from the figures of that run.
+.PHONY: bench scale
+bench: install
+	$(BIN)/python benchmarks/run_all.py
+
+# The scale study: the whole pipeline on the test web at 1k, 10k and 100k samples, time and peak
+# memory per stage (about an hour on 2 cores, most of it the 100k download); not part of bench.
+scale: install
+	$(BIN)/python benchmarks/scale_study.py
+	$(BIN)/python benchmarks/run_all.py --render-only

@@ -5,7 +5,10 @@ few percent, brightness shifted) with a ground-truth group per image. This downl
 web with the download stage (256 px, border resize, as default), scores it without CLIP, and
 counts, for each distance 0..10, the pairs found within that distance against the true pairs.
 
-    python benchmarks/dedupe_study.py [--pages 40] [--seed 0]
+    python benchmarks/dedupe_study.py [--pages 40] [--seed 0] [--json PATH]
+
+With --json, one row per distance: ours = true pairs found, anchor = the planted (ground truth)
+pairs, ratio = recall, plus precision, found, false and missed (by kind).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from itertools import combinations
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from bench_rows import command_line, result_row, write_rows
 from testweb_workspace import download_testweb
 
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
@@ -44,11 +48,13 @@ def hashed_samples(pages: int, seed: int, workdir: Path) -> list[tuple[int, int 
     return samples
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Download and hash the test web, then count the pairs found within each distance."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    parser.add_argument("--json", metavar="PATH", help="write the result rows to this JSON file")
+    args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         samples = hashed_samples(args.pages, args.seed, Path(tmp))
     pairs = [
@@ -68,6 +74,7 @@ def main() -> int:
         f"{'distance':>8} {'found':>7} {'true':>6} {'false':>6} {'precision':>10} {'recall':>7}"
         "  missed by kind"
     )
+    rows = []
     for distance in range(11):
         found = [(same, kind) for d, same, kind in pairs if d <= distance]
         true = sum(1 for same, _ in found if same)
@@ -81,6 +88,26 @@ def main() -> int:
             f"{distance:>8} {len(found):>7} {true:>6} {len(found) - true:>6} {precision:>10.3f} "
             f"{recall:>7.3f}  {', '.join(f'{k} {v}' for k, v in sorted(missed.items()))}"
         )
+        rows.append(
+            result_row(
+                "dedupe",
+                f"pHash pairs within distance {distance}",
+                true,
+                "planted duplicate pairs (ground truth)",
+                true_total,
+                "true pairs",
+                distance=distance,
+                found=len(found),
+                false=len(found) - true,
+                precision=round(precision, 3),
+                recall=round(recall, 3),
+                missed=dict(sorted(missed.items())),
+                images=len(samples),
+                all_pairs=len(pairs),
+            )
+        )
+    if args.json:
+        write_rows(args.json, rows, command_line("dedupe_study.py", argv))
     return 0
 
 

@@ -13,7 +13,7 @@ WebServer on another port, drip and slow answers bounded). Both tools run once o
 wall-clock cap; the script reports whether and when each finished, and what each made of
 every fault kind.
 
-    python benchmarks/download_bench.py [--urls 3000] [--repeat 2]
+    python benchmarks/download_bench.py [--urls 3000] [--repeat 2] [--json PATH]
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import resource
 import signal
 import statistics
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from machine import cpu_name
+from bench_rows import code_version, command_line, machine_summary, result_row, write_rows
 
 from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
 
@@ -325,16 +324,6 @@ def run_tool(tool: str, input_path: Path, tmp: Path, settings: Settings, cap: fl
     return Run(tool, timing, outcomes(results, timing.finished), shard_span(results))
 
 
-def code_version() -> str:
-    """The commit this tree is at, with '-dirty' when it has uncommitted changes."""
-    return subprocess.run(
-        ["git", "describe", "--always", "--dirty"],
-        cwd=Path(__file__).parent,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
 def progress(message: str) -> None:
     """One progress line, at once."""
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -381,6 +370,22 @@ def fault_table(runs: list[Run], kinds: dict[str, str]) -> list[str]:
     return lines
 
 
+def clean_figures(runs: list[Run]) -> dict[str, dict[str, float]]:
+    """Per tool: successes, best wall s, best in-shards s, least CPU ms per image."""
+    figures = {}
+    for tool in ("img2dataset", "ours"):
+        mine = [r for r in runs if r.tool == tool]
+        ok = min(r.successes for r in mine)
+        figures[tool] = {
+            "ok": ok,
+            "wall": min(r.seconds for r in mine),
+            "span": min(r.span for r in mine),
+            "median_wall": statistics.median(r.seconds for r in mine),
+            "cpu_ms": 1000 * min(r.timing.cpu for r in mine) / ok,
+        }
+    return figures
+
+
 def report_clean(runs: list[Run], settings: Settings, serve: tuple[float, int], urls: int) -> None:
     """The summary table of the clean phase: per tool the best wall clock, the best time from
     first shard start to last shard end, and the least CPU time of its runs."""
@@ -389,27 +394,88 @@ def report_clean(runs: list[Run], settings: Settings, serve: tuple[float, int], 
         f"\nserver alone (fetch-only, {settings.processes} x {settings.threads} urllib threads): "
         f"{urls / serve_seconds:,.0f} images/s, {serve_bytes / serve_seconds / 2**20:,.0f} MiB/s"
     )
+    figures = clean_figures(runs)
     tools = ("img2dataset", "ours")
-    wall = {t: min(r.seconds for r in runs if r.tool == t) for t in tools}
-    span = {t: min(r.span for r in runs if r.tool == t) for t in tools}
-    ok = {t: min(r.successes for r in runs if r.tool == t) for t in tools}
-    by_wall = {t: ok[t] / wall[t] for t in tools}
-    in_shards = {t: ok[t] / span[t] for t in tools}
-    cpu_ms = {t: 1000 * min(r.timing.cpu for r in runs if r.tool == t) / ok[t] for t in tools}
+    by_wall = {t: figures[t]["ok"] / figures[t]["wall"] for t in tools}
+    in_shards = {t: figures[t]["ok"] / figures[t]["span"] for t in tools}
     print(
         f"\n{'clean set, best of runs':24} {'ok':>6} {'wall s':>7} {'images/s':>9} {'ratio':>6}"
         f" {'shards s':>9} {'images/s':>9} {'ratio':>6} {'CPU ms/image':>13}"
     )
     for tool in tools:
         times = ", ".join(f"{r.seconds:.1f}" for r in runs if r.tool == tool)
+        f = figures[tool]
         print(
-            f"{tool:24} {ok[tool]:6,} {wall[tool]:7.1f} {by_wall[tool]:9.1f} "
-            f"{by_wall[tool] / by_wall['img2dataset']:5.2f}x {span[tool]:9.1f} "
+            f"{tool:24} {f['ok']:6,} {f['wall']:7.1f} {by_wall[tool]:9.1f} "
+            f"{by_wall[tool] / by_wall['img2dataset']:5.2f}x {f['span']:9.1f} "
             f"{in_shards[tool]:9.1f} {in_shards[tool] / in_shards['img2dataset']:5.2f}x "
-            f"{cpu_ms[tool]:13.1f}   (wall s of all runs: {times})"
+            f"{f['cpu_ms']:13.1f}   (wall s of all runs: {times})"
         )
-    medians = {t: statistics.median(r.seconds for r in runs if r.tool == t) for t in tools}
+    medians = {t: figures[t]["median_wall"] for t in tools}
     print(f"median-time ratio ours/img2dataset: {medians['img2dataset'] / medians['ours']:.2f}x")
+
+
+def json_clean_rows(runs: list[Run], urls: int) -> list[dict]:
+    """JSON rows of the clean set: whole command, in shards, CPU per image."""
+    f = clean_figures(runs)
+    mine, theirs = f["ours"], f["img2dataset"]
+    anchor = "stock img2dataset"
+    where = f"clean set, {urls:,} URLs"
+    return [
+        result_row(
+            "download",
+            f"{where}: images/s, whole command (best of runs)",
+            round(mine["ok"] / mine["wall"], 1),
+            anchor,
+            round(theirs["ok"] / theirs["wall"], 1),
+            "images/s",
+            median_ratio=round(theirs["median_wall"] / mine["median_wall"], 3),
+        ),
+        result_row(
+            "download",
+            f"{where}: images/s in shards (first shard start to last end)",
+            round(mine["ok"] / mine["span"], 1),
+            anchor,
+            round(theirs["ok"] / theirs["span"], 1),
+            "images/s",
+        ),
+        result_row(
+            "download",
+            f"{where}: CPU per image",
+            round(mine["cpu_ms"], 2),
+            anchor,
+            round(theirs["cpu_ms"], 2),
+            "ms",
+            higher_is_better=False,
+        ),
+    ]
+
+
+def json_fault_rows(runs: list[Run], kinds: dict[str, str], cap: float) -> list[dict]:
+    """JSON rows of the faults set: seconds to finish (the cap when a tool did not finish)."""
+    by_tool = {r.tool: r for r in runs}
+    mine, theirs = by_tool["ours"], by_tool["img2dataset"]
+    faults = sum(k != "ok" for k in kinds.values())
+
+    def clean_ok(run: Run) -> int:
+        return sum(run.outcomes.get(u) == "success" for u, k in kinds.items() if k == "ok")
+
+    return [
+        result_row(
+            "download",
+            f"faults set ({len(kinds):,} URLs, {faults} faults): whole command",
+            round(mine.seconds, 1),
+            "stock img2dataset",
+            round(theirs.seconds, 1),
+            "s",
+            higher_is_better=False,
+            finished=mine.timing.finished,
+            anchor_finished=theirs.timing.finished,
+            cap_s=cap,
+            clean_ok=clean_ok(mine),
+            anchor_clean_ok=clean_ok(theirs),
+        ),
+    ]
 
 
 def report_faults(runs: list[Run], kinds: dict[str, str], cap: float, clean_best: float) -> None:
@@ -430,9 +496,10 @@ def report_faults(runs: list[Run], kinds: dict[str, str], cap: float, clean_best
     print("\n".join(fault_table(runs, kinds)))
 
 
-def head_of_line(urls: int, every: int) -> None:
+def head_of_line(urls: int, every: int) -> list[dict]:
     """One shard of `urls` clean rows, alone and with a slow-first-byte URL every `every` rows:
-    does one request at its deadline idle the shard? (1 process, 32 threads, timeout 5 s.)"""
+    does one request at its deadline idle the shard? (1 process, 32 threads, timeout 5 s.)
+    Returns the JSON rows (in-shard seconds, ours against img2dataset)."""
     settings = Settings(1, 32, 5, 0, 256, "border", 95, urls + urls // every + 1)
     web = make_web(urls, 1)
     rows, files = render_clean(web, urls)
@@ -451,19 +518,34 @@ def head_of_line(urls: int, every: int) -> None:
             for u in ([slow, url] if i % every == every // 2 else [url])
         ]
         print(f"{'input':18} {'tool':12} {'wall s':>7} {'in shard s':>11} {'ok':>6}")
+        rows = []
         for name, batch in [("clean", clean), (f"slow every {every}", mixed)]:
             path = write_input(
                 tmp / f"{name.replace(' ', '-')}.parquet", batch, ["a caption"] * len(batch)
             )
+            spans = {}
             for tool in ("ours", "img2dataset"):
                 run = run_tool(tool, path, tmp, settings, 300)
+                spans[tool] = run.span
                 print(
                     f"{name:18} {tool:12} {run.seconds:7.1f} {run.span:11.1f} {run.successes:6,}",
                     flush=True,
                 )
+            rows.append(
+                result_row(
+                    "download",
+                    f"one shard of {urls:,} rows, {name}: seconds in shard",
+                    round(spans["ours"], 1),
+                    "stock img2dataset",
+                    round(spans["img2dataset"], 1),
+                    "s",
+                    higher_is_better=False,
+                )
+            )
+    return rows
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Build both sets, serve them, run both phases, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--urls", type=int, default=3000, help="clean URLs (default: 3000)")
@@ -479,16 +561,20 @@ def main() -> int:
         metavar="EVERY",
         help="instead: one shard of --urls rows with a slow URL every EVERY rows",
     )
-    args = parser.parse_args()
+    parser.add_argument("--json", metavar="PATH", help="write the result rows to this JSON file")
+    args = parser.parse_args(argv)
+    command = command_line("download_bench.py", argv)
     if args.head_of_line:
-        print(f"machine: {cpu_name()}, {os.cpu_count()} cores (code {code_version()})")
-        head_of_line(args.urls, args.head_of_line)
+        print(f"machine: {machine_summary()} (code {code_version()})")
+        rows = head_of_line(args.urls, args.head_of_line)
+        if args.json:
+            write_rows(args.json, rows, command)
         return 0
     clean = Settings(args.processes, args.threads, 10, 1, 256, "border", 95, args.samples_per_shard)
     faulty = replace(clean, timeout=5)
     print(
-        f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}\n"
-        f"command: {' '.join([Path(sys.executable).name, *sys.argv])} (code {code_version()})\n"
+        f"machine: {machine_summary()}\n"
+        f"command: {command} (code {code_version()})\n"
         f"settings: {clean}; faults set: timeout {faulty.timeout:g} s",
         flush=True,
     )
@@ -518,6 +604,9 @@ def main() -> int:
     report_clean(runs, clean, serve, args.urls)
     best_ours = min(r.seconds for r in runs if r.tool == "ours")
     report_faults(fault_runs, kinds, args.fault_cap, best_ours)
+    if args.json:
+        rows = json_clean_rows(runs, args.urls) + json_fault_rows(fault_runs, kinds, args.fault_cap)
+        write_rows(args.json, rows, command)
     return 0
 
 

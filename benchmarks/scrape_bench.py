@@ -5,14 +5,12 @@ every <img> with a non-empty alt, URL resolved against the page. Ours: the scrap
 path (FastWARC + lexbor + caption rules + language id), then the whole stage including the
 parquet output and the DuckDB dedupe merge.
 
-    python benchmarks/scrape_bench.py [--pages 2000] [--repeat 3]
+    python benchmarks/scrape_bench.py [--pages 2000] [--repeat 3] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import sys
 import tempfile
 import time
@@ -20,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urljoin
 
-from machine import cpu_name
+from bench_rows import command_line, machine_summary, result_row, write_rows
 
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.scrape import ScrapeOptions, scrape
@@ -115,7 +113,7 @@ def _img_attrs_bs4(html: bytes) -> int:
     return sum(1 for n in BeautifulSoup(html, "html.parser").find_all("img") if n.get("alt"))
 
 
-def reader_table(path: Path, repeat: int) -> None:
+def reader_table(path: Path, repeat: int) -> dict[str, float]:
     """Seconds to read every response body of the bench WARC with FastWARC and with warcio."""
     from fastwarc.warc import ArchiveIterator, WarcRecordType
     from warcio.archiveiterator import ArchiveIterator as WarcioIterator
@@ -143,14 +141,16 @@ def reader_table(path: Path, repeat: int) -> None:
         f"WARC reading: FastWARC {times['FastWARC']:.2f} s, warcio {times['warcio']:.2f} s "
         f"({times['warcio'] / times['FastWARC']:.1f}x)"
     )
+    return times
 
 
-def parser_table(repeat: int = 50) -> None:
+def parser_table(repeat: int = 50) -> dict[str, float]:
     """Milliseconds to parse the real page and read its <img alt> with each candidate parser
     (lxml and resiliparse are optional: `pip install lxml resiliparse` to include them)."""
     (page,) = list(iter_warc_pages(REAL_WARC, Counter(), 10_000_000))
     html = page.html.encode()
     print(f"parser choice: ms to parse the {len(html) // 1024} KB page and read its <img alt>")
+    times = {}
     for name, fn in [
         ("lexbor (selectolax)", _img_attrs_lexbor),
         ("lxml", _img_attrs_lxml),
@@ -165,20 +165,67 @@ def parser_table(repeat: int = 50) -> None:
         start = time.perf_counter()
         for _ in range(repeat):
             fn(html)
-        print(f"  {name:22} {(time.perf_counter() - start) / repeat * 1000:6.2f} ms")
+        times[name] = (time.perf_counter() - start) / repeat * 1000
+        print(f"  {name:22} {times[name]:6.2f} ms")
+    return times
 
 
-def main() -> int:
+def json_rows(
+    rows: list[tuple[str, float, int, int]], readers: dict[str, float], parsers: dict[str, float]
+) -> list[dict]:
+    """The comparisons as JSON rows: each of ours against warcio + BeautifulSoup."""
+    anchor_name, anchor_seconds, anchor_pages, anchor_pairs = rows[0]
+    found = [
+        result_row(
+            "scrape",
+            f"pages/s, {name.removeprefix('ours: ')}",
+            round(pages / seconds, 1),
+            anchor_name.removeprefix("anchor: "),
+            round(anchor_pages / anchor_seconds, 1),
+            "pages/s",
+            pairs_per_page=round(pairs / pages, 2),
+            anchor_pairs_per_page=round(anchor_pairs / anchor_pages, 2),
+        )
+        for name, seconds, pages, pairs in rows[1:]
+    ]
+    found.append(
+        result_row(
+            "scrape",
+            "WARC reading: every response body (FastWARC)",
+            round(readers["FastWARC"], 3),
+            "warcio",
+            round(readers["warcio"], 3),
+            "s",
+            higher_is_better=False,
+        )
+    )
+    found.append(
+        result_row(
+            "scrape",
+            "parse the real page and read its `<img alt>` (lexbor)",
+            round(parsers["lexbor (selectolax)"], 2),
+            "BeautifulSoup (html.parser)",
+            round(parsers["BeautifulSoup"], 2),
+            "ms",
+            higher_is_better=False,
+        )
+    )
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the WARC, time the anchor and ours (best of the repeats), print (and write) them."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--json", metavar="PATH", help="write the result rows to this JSON file")
+    args = parser.parse_args(argv)
     if not REAL_WARC.is_file():
         print(f"needs {REAL_WARC}", file=sys.stderr)
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         path = build_input(Path(tmp), args.pages)
-        reader_table(path, args.repeat)
+        readers = reader_table(path, args.repeat)
         rows = [
             (name, *best_of(fn, path, args.repeat))
             for name, fn in [
@@ -189,7 +236,7 @@ def main() -> int:
         ]
     anchor_seconds = rows[0][1]
     print(
-        f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"machine: {machine_summary()}; "
         f"input: {args.pages} copies of the real Common Crawl page, best of {args.repeat}"
     )
     print(f"{'':38} {'pages/s':>9} {'pairs/s':>9} {'pairs':>7} {'vs anchor':>10}")
@@ -198,7 +245,10 @@ def main() -> int:
             f"{name:38} {pages / seconds:9,.0f} {pairs / seconds:9,.0f} {pairs:7,} "
             f"{anchor_seconds / seconds:9.1f}x"
         )
-    parser_table()
+    parsers = parser_table()
+    if args.json:
+        command = command_line("scrape_bench.py", argv)
+        write_rows(args.json, json_rows(rows, readers, parsers), command)
     return 0
 
 

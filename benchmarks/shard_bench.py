@@ -14,7 +14,7 @@ download stage and the filter stage without CLIP. Runs alternate (A B A B ...); 
 each side's best run (on a shared machine noise only slows a run down), the median is shown too.
 
     python benchmarks/shard_bench.py [--pages 300] [--samples-per-shard 256] [--repeats 5]
-        [--workspace DIR]
+        [--workspace DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import torch
-from machine import describe_machine
+from bench_rows import command_line, machine_summary, result_row, write_rows
 from PIL import Image
 from testweb_workspace import download_testweb
 
@@ -248,7 +248,37 @@ def print_table(title: str, timings: list[Timing], anchor: Timing) -> None:
         print(f"  {t.name}: runs s = {', '.join(f'{s:.2f}' for s in t.seconds)}")
 
 
-def main() -> int:
+def json_rows(writes: list[Timing], reads: list[Timing]) -> list[dict]:
+    """Writing against the tarfile copy; the reader against decode-only in 1 and N processes."""
+    anchor_copy, ours_writes = writes
+    one, many, reader = reads
+    found = [
+        result_row(
+            "shard",
+            f"write {ours_writes.samples:,} kept samples into shards (write_shards)",
+            round(ours_writes.best(), 1),
+            anchor_copy.name.removeprefix("anchor: "),
+            round(anchor_copy.best(), 1),
+            "samples/s",
+            median_ratio=round(ours_writes.median() / anchor_copy.median(), 3),
+        )
+    ]
+    for anchor in (one, many):
+        found.append(
+            result_row(
+                "shard",
+                f"read one epoch ({reader.name.removeprefix('ours: ')})",
+                round(reader.best(), 1),
+                anchor.name,
+                round(anchor.best(), 1),
+                "samples/s",
+                median_ratio=round(reader.median() / anchor.median(), 3),
+            )
+        )
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
     """Build the workspace once, run both comparisons, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=300)
@@ -256,8 +286,9 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--workspace", type=Path, help="keep (and reuse) the workspace here")
-    args = parser.parse_args()
-    print(f"Machine: {describe_machine()}")
+    parser.add_argument("--json", metavar="PATH", help="write the result rows to this JSON file")
+    args = parser.parse_args(argv)
+    print(f"Machine: {machine_summary()}")
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         start = time.perf_counter()
@@ -277,6 +308,8 @@ def main() -> int:
         print_table("Read: streaming reader vs decode-only", reads, reads[0])
         ratio = writes[1].best() / writes[0].best()
         print(f"\nWrite target >= 0.5x: {ratio:.2f}x ({'met' if ratio >= 0.5 else 'NOT met'})")
+    if args.json:
+        write_rows(args.json, json_rows(writes, reads), command_line("shard_bench.py", argv))
     return 0
 
 
