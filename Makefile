@@ -43,7 +43,8 @@ bench: install
 	$(BIN)/python benchmarks/run_all.py
 
 # The scale study: the whole pipeline on the test web at 1k, 10k and 100k samples, time and peak
-# memory per stage (about an hour on 2 cores, most of it the 100k download); not part of bench.
+# memory per stage, then BENCHMARKS.md (about 40 minutes on 2 cores the first time, 16 of them
+# rendering the test web's images into wit-data/scale/webs); not part of bench.
 scale: install
 	$(BIN)/python benchmarks/scale_study.py
 	$(BIN)/python benchmarks/run_all.py --render-only

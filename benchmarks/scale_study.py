@@ -9,8 +9,8 @@ without CLIP, the score phase again with a tiny random open_clip model (tiny_cli
 config of tests/conftest.py TINY_CLIP), filter's decide phase (the global dedupe) and shard;
 then decide with --no-dedupe and shard again, so the shard stage is also measured with every
 sample kept. Memory bounds checked from 10k to 100k: every step's peak within 1.5x, except the
-decide phase: at most 16 bytes more per sample. Each result records a digest of the sources,
-since the working tree may change between sizes.
+decide phase: at most 16 bytes more per sample. Each result records a digest of the source files
+its process imported, since the working tree may change between sizes.
 
     python benchmarks/scale_study.py [--sizes 1000 10000 100000] [--workdir wit-data/scale]
         [--json benchmarks/results/scale.json] [--figure benchmarks/figures/scale.png]
@@ -21,7 +21,6 @@ Results of earlier sizes in the JSON are kept, so sizes can be run one at a time
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
 import os
@@ -36,6 +35,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import yaml
 from bench_rows import code_version, machine_summary
+from runner_step import DIGEST_PREFIX
 from stage_process import measure
 
 HERE = Path(__file__).resolve().parent
@@ -148,15 +148,11 @@ def items_done(workspace: Path, step: Step) -> int:
     return sum(json.loads((workspace / "shards" / "sizes.json").read_text()).values())
 
 
-def code_fingerprint() -> str:
-    """A digest of the package sources and schemas: the working tree may change between two
-    sizes' runs, and a bound compares only figures measured on the same code."""
-    digest = hashlib.sha256()
-    root = HERE.parent
-    for pattern in ("wit_pipeline/**/*.py", "train_small/**/*.py", "schemas/*.json"):
-        for path in sorted(root.glob(pattern)):
-            digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:12]
+def step_digest(log: Path) -> str:
+    """The digest of the sources the step imported, from the last line runner_step.py printed
+    (figures of two sizes are compared only when they ran the same code)."""
+    lines = [x for x in log.read_text(errors="replace").splitlines() if x.startswith(DIGEST_PREFIX)]
+    return lines[-1].removeprefix(DIGEST_PREFIX) if lines else "unknown"
 
 
 def run_step(workspace: Path, all_steps: list[Step], step: Step, samples: int) -> StepResult:
@@ -164,13 +160,10 @@ def run_step(workspace: Path, all_steps: list[Step], step: Step, samples: int) -
     config_path = workspace.parent / f"{workspace.name}-{step.slug}.yaml"
     config_path.write_text(yaml.safe_dump(step_config(workspace, all_steps, step)))
     command = [sys.executable, str(HERE / "runner_step.py"), str(config_path), step.stage]
-    code = code_fingerprint()
     measured = measure(command, config_path.with_suffix(".log"), ENV)
     if measured.returncode != 0:
         tail = config_path.with_suffix(".log").read_text(errors="replace")[-3000:]
         raise SystemExit(f"{step.name} at {samples:,} failed ({measured.returncode}):\n{tail}")
-    if code_fingerprint() != code:
-        code += " (the sources changed during this step)"
     record = json.loads((workspace / ".runner" / f"{step.stage}.json").read_text())
     return StepResult(
         samples=samples,
@@ -182,7 +175,7 @@ def run_step(workspace: Path, all_steps: list[Step], step: Step, samples: int) -
         peak_process_mb=round(measured.peak_process_mb, 1),
         items=items_done(workspace, step),
         summary=record["summary"],
-        code=code,
+        code=step_digest(config_path.with_suffix(".log")),
     )
 
 
@@ -221,7 +214,7 @@ def run_size(samples: int, args: argparse.Namespace, tiny_clip: Path | None) -> 
                 server.wait()
             result = run_step(workspace, all_steps, step, samples)
             print(
-                f"[{samples:,}] {step.name:32} {result.wall_s:8.1f} s  peak "
+                f"[{samples:,}] {step.name:36} {result.wall_s:8.1f} s  peak "
                 f"{result.peak_tree_mb:7.1f} MB tree, {result.peak_process_mb:7.1f} MB process; "
                 f"{result.items:,} items",
                 flush=True,
@@ -350,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     for check in checks:
         verdict = "holds" if check["holds"] else "BROKEN"
         limit = f"(limit {check['limit']})"
-        print(f"{check['step']:32} {check['kind']} {check['value']} {limit}: {verdict}")
+        print(f"{check['step']:36} {check['kind']} {check['value']} {limit}: {verdict}")
     return 0
 
 
