@@ -279,8 +279,8 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
     left.plot(
         [smallest, largest],
         [start, start * largest / smallest],
-        linestyle="--",
-        color="grey",
+        linestyle=":",
+        color="black",
         label="linear in samples",
     )
     for axis, label in ((left, "wall clock, s"), (right, "peak RSS of the process tree, MB")):
