@@ -8,19 +8,9 @@ evaluation and export as an open_clip `local-dir:` folder.
     export_local_dir(result.checkpoint, "runs/a/export")
 """
 
-from importlib import import_module
-from typing import Any
-
 from .config import TrainConfig, TrainResult
-
-_LAZY = {"evaluate": ".evaluate", "export_local_dir": ".export", "train": ".trainer"}
-"""Loaded on first use, so `wit-pipeline` commands that never train do not import torch."""
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name], __name__), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+from .evaluate import evaluate
+from .export import export_local_dir
+from .trainer import train
 
 __all__ = ["TrainConfig", "TrainResult", "evaluate", "export_local_dir", "train"]

@@ -10,6 +10,18 @@ from wit_pipeline.commands.common import EXIT_OK, add_command, positive_int
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.workspace import Workspace
 
+SIZE_OPTIONS = {
+    "pool_pages": (positive_int, "pages of the noisy web"),
+    "seed_pages": (positive_int, "pages of the clean seed web"),
+    "eval_samples": (positive_int, "held-out labelled images"),
+    "bootstrap_steps": (positive_int, "steps of the bootstrap scorer"),
+    "steps": (positive_int, "steps of each final run"),
+    "batch_size": (positive_int, "training batch"),
+    "keep_fraction": (float, "top share by CLIP score the CLIP runs keep"),
+    "workers": (int, "DataLoader workers for training"),
+}
+"""The DemoOptions fields the command line sets: type and help of each flag."""
+
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the demo in the workspace and print the table of the four runs."""
@@ -20,17 +32,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     root = Workspace.at(args.workdir).root
     if args.fresh and root.exists():
         shutil.rmtree(root)
-    options = DemoOptions(
-        pool_pages=args.pool_pages,
-        seed_pages=args.seed_pages,
-        eval_samples=args.eval_samples,
-        bootstrap_steps=args.bootstrap_steps,
-        steps=args.steps,
-        batch_size=args.batch_size,
-        keep_fraction=args.keep_fraction,
-        workers=args.workers,
-        progress=not args.quiet,
-    )
+    sizes = {name: getattr(args, name) for name in SIZE_OPTIONS}
+    options = DemoOptions(**sizes, progress=not args.quiet)
 
     def say(line: str) -> None:
         if not args.quiet:
@@ -55,51 +58,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         cmd_demo,
     )
     demo.add_argument("--fresh", action="store_true", help="delete the workspace first")
-    demo.add_argument(
-        "--pool-pages",
-        type=positive_int,
-        default=defaults.pool_pages,
-        help="(default: %(default)s)",
-    )
-    demo.add_argument(
-        "--seed-pages",
-        type=positive_int,
-        default=defaults.seed_pages,
-        help="(default: %(default)s)",
-    )
-    demo.add_argument(
-        "--eval-samples",
-        type=positive_int,
-        default=defaults.eval_samples,
-        help="(default: %(default)s)",
-    )
-    demo.add_argument(
-        "--bootstrap-steps",
-        type=positive_int,
-        default=defaults.bootstrap_steps,
-        help="(default: %(default)s)",
-    )
-    demo.add_argument(
-        "--steps",
-        type=positive_int,
-        default=defaults.steps,
-        help="steps of each final run (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--batch-size",
-        type=positive_int,
-        default=defaults.batch_size,
-        help="(default: %(default)s)",
-    )
-    demo.add_argument(
-        "--keep-fraction",
-        type=float,
-        default=defaults.keep_fraction,
-        help="top share by CLIP score the CLIP runs keep (default: %(default)s)",
-    )
-    demo.add_argument(
-        "--workers",
-        type=int,
-        default=defaults.workers,
-        help="DataLoader workers for training (default: %(default)s)",
-    )
+    for name, (kind, text) in SIZE_OPTIONS.items():
+        demo.add_argument(
+            "--" + name.replace("_", "-"),
+            type=kind,
+            default=getattr(defaults, name),
+            help=f"{text} (default: %(default)s)".lstrip(),
+        )
