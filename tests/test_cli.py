@@ -106,3 +106,24 @@ def test_console_script_is_installed():
     )
     result = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and result.stdout.startswith("wit-pipeline ")
+
+
+def test_commands_that_never_train_do_not_import_torch(tmp_path):
+    """Every command registers train's options; reading them must not load torch (~700 MB)."""
+    probe = (
+        "import sys; from wit_pipeline.cli import main; "
+        f"code = main(['--workdir', {str(tmp_path / 'w')!r}, 'status']); "
+        "print(code, 'torch' in sys.modules, 'open_clip' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.split()[-2:] == ["False", "False"], result.stdout + result.stderr
+
+
+def test_train_small_public_names_load_on_demand():
+    import train_small
+
+    assert callable(train_small.evaluate) and callable(train_small.train)
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        train_small.nope  # noqa: B018

@@ -6,11 +6,30 @@ evaluation and export as an open_clip `local-dir:` folder.
     result = train(TrainConfig(shards="wit-data/shards", out_dir="runs/a"))
     metrics = evaluate(result.checkpoint, "eval-shards")
     export_local_dir(result.checkpoint, "runs/a/export")
+
+The names are loaded on first use, so that reading the options (`train_small.cli`) does not
+import torch: every `wit-pipeline` command registers `train`'s options.
 """
 
-from .config import TrainConfig, TrainResult
-from .evaluate import evaluate
-from .export import export_local_dir
-from .trainer import train
+from __future__ import annotations
 
-__all__ = ["TrainConfig", "TrainResult", "evaluate", "export_local_dir", "train"]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "TrainConfig": "config",
+    "TrainResult": "config",
+    "evaluate": "evaluation",
+    "export_local_dir": "export",
+    "train": "trainer",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    """The public name `name`, imported from its module the first time it is asked for."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value
+    return value

@@ -92,7 +92,7 @@ def _print_metrics(metrics: dict[str, Any]) -> None:
 def train_from_args(args: argparse.Namespace) -> TrainResult:
     """Train (resuming the run folder if it holds a run), then evaluate into `eval.json` and
     export if asked; ValueError or FileNotFoundError for bad input."""
-    from .evaluate import evaluate
+    from .evaluation import evaluate
     from .export import export_local_dir
     from .trainer import train
 
@@ -130,7 +130,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_eval(args: argparse.Namespace) -> int:
     """Evaluate a checkpoint or exported folder and print (and optionally save) the metrics."""
-    from .evaluate import evaluate
+    from .evaluation import evaluate
 
     try:
         metrics = evaluate(args.model, args.eval_shards)

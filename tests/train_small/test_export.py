@@ -10,7 +10,7 @@ import torch
 
 from tests.workspaces import FAST
 from train_small import export_local_dir
-from train_small.evaluate import load_model
+from train_small.evaluation import load_model
 from train_small.export import CONFIG_NAME, WEIGHTS_NAME
 from wit_pipeline.cli import main
 from wit_pipeline.core.workspace import Workspace

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from train_small import evaluate, export_local_dir
-from train_small.evaluate import TEMPLATES, retrieval_recalls, zero_shot_accuracy
+from train_small.evaluation import TEMPLATES, retrieval_recalls, zero_shot_accuracy
 from train_small.probe import linear_probe_accuracy
 
 RECALLS = [f"{d}_r{k}" for d in ("i2t", "t2i") for k in (1, 5, 10)]
@@ -47,7 +47,7 @@ def test_retrieval_recall_counts_the_rank_of_the_own_pair():
 
 
 def test_zero_shot_ignores_unlabelled_images_and_ensembles_prompts(trained_run):
-    from train_small.evaluate import _encode_texts, load_model
+    from train_small.evaluation import _encode_texts, load_model
 
     model = load_model(trained_run.checkpoint).eval()
     prompts = [t.format("red") for t in TEMPLATES["colour"]]

@@ -10,18 +10,36 @@ DAG run, as it would under `wit-pipeline run`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
-from collections.abc import Callable, Mapping
+import sys
+from collections.abc import Callable, Iterator, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from airflow.sdk import Param, XComArg, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
-from wit_pipeline.config import STAGES, PipelineConfig, config_from_dict
-from wit_pipeline.core.errors import InputError
-from wit_pipeline.runner import StageOutcome, run_stage
+
+@contextlib.contextmanager
+def _dags_folder_hidden() -> Iterator[None]:
+    """Keep this file's folder off `sys.path` while importing the package: Airflow puts the
+    DAGs folder on it, where this file (named as the issue asks) would shadow `wit_pipeline`."""
+    here = Path(__file__).resolve().parent
+    saved = list(sys.path)
+    sys.path[:] = [entry for entry in saved if Path(entry or ".").resolve() != here]
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+with _dags_folder_hidden():
+    from wit_pipeline.config import STAGES, PipelineConfig, config_from_dict
+    from wit_pipeline.core.errors import InputError
+    from wit_pipeline.runner import StageOutcome, run_stage
 
 log = logging.getLogger(__name__)
 
