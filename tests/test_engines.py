@@ -1,11 +1,21 @@
 """The Ray engine runs the same stage functions as the local one: identical outputs."""
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from wit_pipeline.cli import main
+from wit_pipeline.core.executor import RAY_LOOPBACK_ONLY
 
 
 @pytest.fixture(scope="module")
@@ -48,3 +58,74 @@ def test_engine_ray_without_ray_installed_is_one_line_exit_2(tmp_path, monkeypat
     assert err.strip() == (
         "wit-pipeline: error: --engine ray needs the ray package: pip install 'wit-pipeline[ray]'"
     )
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1 right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float) -> None:
+    """Return once 127.0.0.1:port accepts connections; TimeoutError after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster(tmp_path_factory) -> Iterator[str]:
+    """A Ray head node started with `ray start --head` in its own process group, as on a
+    cluster's head machine (2 CPUs, loopback only); yields its address, stops it after."""
+    port = free_port()
+    temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must be short
+    head = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("ray")),
+            "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
+            "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp_dir,
+        ],
+        env={**os.environ, RAY_LOOPBACK_ONLY: "0"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )  # fmt: skip
+    address = f"127.0.0.1:{port}"
+    try:
+        wait_for_port(port, timeout=120)
+        yield address
+    finally:
+        os.killpg(head.pid, signal.SIGTERM)
+        head.wait(timeout=60)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def test_ray_address_joins_a_running_cluster(ray_cluster, by_engine, tmp_path, downloaded_testweb):
+    """`--ray-address` runs the units on a cluster started apart from the run, same output."""
+    import ray
+
+    workdir = tmp_path / "cluster"
+    shutil.copytree(downloaded_testweb, workdir)
+    common = ["--workdir", str(workdir), "--engine", "ray", "--ray-address", ray_cluster, "-q"]
+    filter_args = ["filter", "--clip-model", "none", "--workers", "0", "--min-image-size", "32"]
+    assert main([*common, *filter_args]) == 0
+    assert main([*common, "shard", "--samples-per-shard", "16"]) == 0
+    assert pq.read_table(workdir / "decisions.parquet").equals(
+        pq.read_table(by_engine / "local" / "decisions.parquet")
+    )
+    local = sorted((by_engine / "local" / "shards").glob("*.tar"))
+    assert [p.read_bytes() for p in sorted((workdir / "shards").glob("*.tar"))] == [
+        p.read_bytes() for p in local
+    ]
+    ray.init(address=ray_cluster, log_to_driver=False)
+    try:
+        # job ids number the drivers the cluster has seen: the filter's and the shard's came first
+        job = ray.get_runtime_context().get_job_id()
+        assert int.from_bytes(bytes.fromhex(job), "little") >= 3
+    finally:
+        ray.shutdown()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -37,6 +38,9 @@ class Unit:
 
 
 ENGINES = ("local", "ray")
+RAY_LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's switch for multi-node networking ("0": every Ray server binds 127.0.0.1). Set before
+Ray is imported when the run starts its own single-node Ray, which nothing else has to reach."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,8 @@ def _ray_outcomes(
     todo: Sequence[Unit], work: WorkFn, processes: int, engine: Engine, gpus_per_task: float
 ) -> Iterator[tuple[Unit, Callable[[], dict[str, Any]]]]:
     """Run the units as Ray tasks; yield each with a getter of its result as it finishes."""
+    if not engine.ray_address:
+        os.environ.setdefault(RAY_LOOPBACK_ONLY, "0")
     try:
         import ray
     except ImportError as exc:
