@@ -5,6 +5,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import fsspec
 import pytest
 
 from tests.workspaces import FAST, write_urls
@@ -121,3 +122,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--kill-seed", type=int, default=0, help="seed of the kill moments (default: 0)"
     )
+
+
+@pytest.fixture
+def memory_url(tmp_path) -> Iterator[str]:
+    """A fresh folder URL on fsspec's in-memory filesystem (process-global, so each test gets
+    its own folder, removed afterwards)."""
+    fs = fsspec.filesystem("memory")
+    url = f"memory://{tmp_path.name}"
+    yield url
+    if fs.exists(f"/{tmp_path.name}"):
+        fs.rm(f"/{tmp_path.name}", recursive=True)

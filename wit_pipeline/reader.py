@@ -14,6 +14,9 @@ sample appears exactly once per epoch across all of them; fewer shards than work
 an error, not a silently idle worker. With `resampled`, every worker draws shards with
 replacement (seeded per worker and epoch) for as long as the caller reads, or
 `samples_per_epoch` in all. Corrupt samples are logged and skipped, without sleeping.
+Shards are opened by webdataset's gopen (local paths, `file://`, `pipe:`, http(s) via curl) or,
+for any other URL (s3://, gs://, az://, memory://, ...), through fsspec, whose filesystem
+package (s3fs, gcsfs, ...) must be installed.
 
 Shards may come from others, so tars are read with checks of our own (webdataset's reader
 holds any member in memory whatever size it declares): a sample with a member that is a link or
@@ -29,20 +32,25 @@ import re
 import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import webdataset as wds
 from torch.utils.data import IterableDataset
 from webdataset import autodecode
+from webdataset.gopen import gopen
 from webdataset.shardlists import expand_urls
-from webdataset.tariterators import base_plus_ext, url_opener
+from webdataset.tariterators import base_plus_ext
 from webdataset.utils import pytorch_worker_info
+
+from wit_pipeline.core import storage
 
 log = logging.getLogger(__name__)
 
 Sample = dict[str, Any]
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 """A URL scheme (`http:`, `s3:`, `pipe:`); other sources are local paths, checked to exist."""
+GOPEN_SCHEMES = ("pipe", "http", "https")
+"""Schemes webdataset's gopen opens itself (curl, a pipe); other URLs go through fsspec."""
 MAX_MEMBER_BYTES = 64 * 2**20
 """Largest tar member read into memory; a sample with a larger one is skipped."""
 
@@ -54,10 +62,35 @@ def log_and_continue(exn: Exception) -> bool:
     return True
 
 
+def uses_fsspec(url: str) -> bool:
+    """Whether the shard at `url` is opened through fsspec (s3://, gs://, memory://, ...)
+    rather than by webdataset's gopen (local paths, `file://`, `pipe:`, http(s))."""
+    return storage.is_remote(url) and storage.protocol(url) not in GOPEN_SCHEMES
+
+
+def open_shard(url: str) -> IO[bytes]:
+    """A binary stream of the shard at `url`: fsspec for object stores and other fsspec URLs
+    (webdataset 0.2's gopen has no s3:// or memory://), webdataset's gopen otherwise."""
+    if uses_fsspec(url):
+        fs, path = storage.url_to_fs(url)
+        return fs.open(path, "rb")
+    return gopen(url)
+
+
+def _fsspec_folder(source: str | Path) -> bool:
+    """Whether `source` is a folder on an fsspec filesystem (`s3://bucket/shards`)."""
+    return isinstance(source, str) and uses_fsspec(source) and storage.is_dir(source)
+
+
 def shard_urls(source: str | Path | Sequence[str]) -> list[str]:
-    """The shard URLs of a folder (its `*.tar`, sorted), a brace pattern or URL, or a list."""
+    """The shard URLs of a folder (its `*.tar`, sorted; a local path or an fsspec URL), a
+    brace pattern or URL, or a list."""
+    if isinstance(source, str) and storage.protocol(source) == "file":
+        source = storage.local_path(source)
     if isinstance(source, (str, Path)) and Path(source).is_dir():
         urls = [str(p) for p in sorted(Path(source).glob("*.tar"))]
+    elif _fsspec_folder(source):
+        urls = storage.glob(source, "*.tar")
     elif isinstance(source, (str, Path)):
         urls = expand_urls(str(source))
     else:
@@ -162,15 +195,23 @@ def _checked_tar_samples(handler: Callable[[Exception], bool], max_member_bytes:
     shard goes to `handler` (naming the shard) and the next shard is read."""
 
     def stage(source: Iterator[Sample]) -> Iterator[Sample]:
-        for shard in url_opener(source, handler=handler):
+        for shard in source:
+            url = shard["url"]
             try:
-                yield from tar_samples(shard["stream"], shard["url"], max_member_bytes)
+                stream = open_shard(url)
             except Exception as exn:
-                exn.args = (*exn.args, shard["url"])
+                exn.args = (*exn.args, url)
+                if handler(exn):
+                    continue
+                break
+            try:
+                yield from tar_samples(stream, url, max_member_bytes)
+            except Exception as exn:
+                exn.args = (*exn.args, url)
                 if not handler(exn):
                     break
             finally:
-                shard["stream"].close()
+                stream.close()
 
     return stage
 
@@ -250,7 +291,8 @@ def shard_pipeline(
     handler: Callable[[Exception], bool] = log_and_continue,
     max_member_bytes: int = MAX_MEMBER_BYTES,
 ) -> ShardPipeline:
-    """A streaming pipeline over the shards in `source` (folder, brace pattern, http(s) URLs).
+    """A streaming pipeline over the shards in `source`: a folder (local, or an fsspec URL such
+    as s3://bucket/shards), a brace pattern, or URLs (http(s), pipe:, any fsspec URL).
 
     `decode` is a webdataset decoder spec ("pil", "rgb8", "torchrgb", ...) or None for raw
     bytes. `samples_per_epoch` (needed with `resampled`, optional otherwise) bounds one epoch,

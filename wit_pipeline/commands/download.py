@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 
 from wit_pipeline.commands.common import (
     add_command,
@@ -159,7 +158,7 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
         download,
     )
 
-    source = Path(args.input) if args.input else workspace.pairs_dir
+    source = args.input or workspace.pairs_dir
     spec = InputSpec(
         path=source,
         url_col=args.url_col,

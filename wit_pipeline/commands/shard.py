@@ -13,6 +13,7 @@ from wit_pipeline.commands.common import (
     positive_int,
     stage_handler,
 )
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine
 from wit_pipeline.core.workspace import Workspace
@@ -30,7 +31,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="samples per shard; every shard is full but the last (default: 10000)",
     )
     parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
-    parser.add_argument("--out", metavar="PATH", help="output folder (default: W/shards)")
+    parser.add_argument(
+        "--out",
+        metavar="PATH",
+        help="output folder: a path or an fsspec URL such as s3://bucket/shards "
+        "(default: W/shards)",
+    )
     parser.add_argument(
         "--processes", type=positive_int, default=1, help="shards written at once (default: 1)"
     )
@@ -51,15 +57,26 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
     )
 
 
+def _workspace_of(path: str, workdir: str | None) -> Workspace | None:
+    """The workspace to check the shards against: `--workdir` when given, else the folder
+    holding a local shards folder; None when it has no decisions."""
+    if workdir is not None:
+        workspace = Workspace(Path(workdir))
+    elif storage.is_local(path):
+        workspace = Workspace(storage.local_path(path).resolve().parent)
+    else:
+        return None
+    return workspace if workspace.decisions_path.is_file() else None
+
+
 def cmd_verify_shards(args: argparse.Namespace) -> int:
     """Check shards: tar integrity, counts, keys; inside a workspace, the kept samples."""
     from wit_pipeline.stages.shard import verify_shards
 
-    path = Path(args.path)
-    if not path.is_dir():
+    path = args.path
+    if not storage.is_dir(path):
         raise InputError(f"{path}: not a folder of shards")
-    inside = Workspace(path.parent)
-    problems = verify_shards(path, inside if inside.decisions_path.is_file() else None)
+    problems = verify_shards(path, _workspace_of(path, args.workdir))
     for problem in problems:
         print(problem, file=sys.stderr)
     if not args.quiet:
@@ -78,4 +95,4 @@ def register(sub: argparse._SubParsersAction) -> None:
         "workspace, that it holds exactly the kept samples)",
         cmd_verify_shards,
     )
-    verify.add_argument("path", help="the shards folder")
+    verify.add_argument("path", help="the shards folder (a path or an fsspec URL)")

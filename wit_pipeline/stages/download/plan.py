@@ -1,24 +1,29 @@
 """Split the download input into shards of input rows, written once to `raw/.input/`.
 
 The plan is written before any download and reused by every rerun, so a killed run resumes
-with the very same rows in the very same shards (keys never move).
+with the very same rows in the very same shards (keys never move). The input may be an fsspec
+URL (s3://bucket/urls.parquet, or a folder of such files): it is fetched to a temporary local
+copy for the run and fingerprinted by URL and object version.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.feather as feather
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_path, write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.core.validate import input_files, open_batches, require_valid
+from wit_pipeline.core.validate import input_files, input_format, open_batches, require_valid
 
 PLAN_DIR = ".input"
 OUTPUT_COLUMNS = (
@@ -39,11 +44,13 @@ PLAN_FILE = "plan.json"
 class InputSpec:
     """Where the URLs come from and which columns hold what."""
 
-    path: Path
+    path: Path | str
     url_col: str = "url"
     caption_col: str | None = "caption"
     samples_per_shard: int = 10_000
     extra_columns: tuple[str, ...] = ()
+    origin: str | None = None
+    """The fsspec URL `path` is a local copy of (set by `local_input`), or None."""
 
 
 def key_digits(samples_per_shard: int) -> int:
@@ -51,10 +58,57 @@ def key_digits(samples_per_shard: int) -> int:
     return max(1, math.ceil(math.log10(samples_per_shard)))
 
 
+def _remote_files(url: str) -> list[str]:
+    """The input files an fsspec URL stands for: itself, or a folder's supported files."""
+    if not storage.is_dir(url):
+        return [url]
+    return [
+        f
+        for f in storage.find(url)
+        if not f.rsplit("/", 1)[-1].startswith((".", "_")) and input_format(Path(f))
+    ]
+
+
+def _fetch_input(url: str, folder: Path) -> Path:
+    """Copy the input at `url` (a file, or a folder's input files) into `folder`; the local
+    path standing for it."""
+    if not storage.exists(url):
+        raise InputError(f"{url}: no such file or folder")
+    files = _remote_files(url)
+    for remote in files:
+        fs, path = storage.url_to_fs(remote)
+        fs.get_file(path, str(folder / remote.rsplit("/", 1)[-1]))
+    return folder if storage.is_dir(url) else folder / files[0].rsplit("/", 1)[-1]
+
+
+@contextmanager
+def local_input(spec: InputSpec) -> Iterator[InputSpec]:
+    """`spec` on a local path: itself for a local input; for an fsspec URL (s3://..., a file
+    or a folder of input files), a temporary copy, fetched whole and removed afterwards (the
+    validators read local files); their messages name the URL, not the copy."""
+    if storage.is_local(spec.path):
+        yield replace(spec, path=storage.local_path(spec.path))
+        return
+    url = str(spec.path)
+    with tempfile.TemporaryDirectory(prefix="wit-input-") as temp:
+        local = _fetch_input(url, Path(temp))
+        try:
+            yield replace(spec, path=local, origin=url)
+        except InputError as exc:
+            where = temp if local == Path(temp) else str(local)
+            raise InputError(str(exc).replace(where, url.rstrip("/"))) from exc
+
+
 def _fingerprint(spec: InputSpec) -> dict:
-    files = input_files(spec.path)
+    if spec.origin is not None:
+        files = [[f, storage.version(f)] for f in _remote_files(spec.origin)]
+    else:
+        files = [
+            [str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns]
+            for f in input_files(Path(spec.path))
+        ]
     return {
-        "files": [[str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns] for f in files],
+        "files": files,
         "url_col": spec.url_col,
         "caption_col": spec.caption_col,
         "samples_per_shard": spec.samples_per_shard,
@@ -67,7 +121,7 @@ def _rows(spec: InputSpec) -> Iterator[pa.RecordBatch]:
     wanted = (
         [spec.url_col] + ([spec.caption_col] if spec.caption_col else []) + list(spec.extra_columns)
     )
-    for path in input_files(spec.path):
+    for path in input_files(Path(spec.path)):
         _, batches = open_batches(path)
         for batch in batches:
             columns = [batch.column(name).cast(pa.string()) for name in wanted]
@@ -84,11 +138,11 @@ def check_input(spec: InputSpec) -> dict | None:
                 f"--save-additional-columns: {column!r} is written anyway or given twice "
                 f"(reserved: {', '.join(sorted(reserved))})"
             )
-    if not spec.path.exists():
+    if not Path(spec.path).exists():
         return None
     required = [spec.url_col] + ([spec.caption_col] if spec.caption_col else [])
     columns = required + list(spec.extra_columns)
-    require_valid(spec.path, load_schema("pairs"), columns, check_nulls=False)
+    require_valid(Path(spec.path), load_schema("pairs"), columns, check_nulls=False)
     return _fingerprint(spec)
 
 

@@ -24,6 +24,7 @@ from wit_pipeline.stages.download.plan import (
     InputSpec,
     check_input,
     key_digits,
+    local_input,
     plan_shards,
 )
 from wit_pipeline.stages.download.shard import ResizeOptions, ShardJob, download_shard
@@ -102,15 +103,16 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             f"{workspace.pairs_dir}: scrape has not finished there (no completion marker); "
             "run scrape again, or pass an input file"
         )
-    fingerprint = check_input(spec)
-    if fingerprint is None and (
-        options.overwrite or not (raw_dir / PLAN_DIR / PLAN_FILE).is_file()
-    ):
-        raise InputError(f"{spec.path}: no such file or folder")
-    workspace.prepare()
-    if options.overwrite and raw_dir.is_dir():
-        shutil.rmtree(raw_dir)
-    shard_inputs = plan_shards(spec, raw_dir, fingerprint)
+    with local_input(spec) as local:
+        fingerprint = check_input(local)
+        if fingerprint is None and (
+            options.overwrite or not (raw_dir / PLAN_DIR / PLAN_FILE).is_file()
+        ):
+            raise InputError(f"{spec.path}: no such file or folder")
+        workspace.prepare()
+        if options.overwrite and raw_dir.is_dir():
+            shutil.rmtree(raw_dir)
+        shard_inputs = plan_shards(local, raw_dir, fingerprint)
     digits = key_digits(spec.samples_per_shard)
     markers = Markers(raw_dir)
     jobs = [

@@ -18,6 +18,7 @@ from pathlib import Path
 from fastwarc.warc import ArchiveIterator, WarcRecordType
 from selectolax.lexbor import LexborHTMLParser
 
+from wit_pipeline.core import storage
 from wit_pipeline.stages.scrape.html import parse_html
 
 log = logging.getLogger(__name__)
@@ -58,9 +59,9 @@ def problem(counts: Counter, reason: str, source: Path | str, offset: int, detai
     log.log(level, "%s: offset %d: %s: %s", source, offset, reason, detail)
 
 
-def looks_like_warc(path: Path) -> bool:
+def looks_like_warc(path: Path | str) -> bool:
     """Whether the file starts (after gzip, if gzipped) with a WARC version line."""
-    with open(path, "rb") as handle:
+    with storage.open_input(path) as handle:
         head = handle.read(4096)
     if head[:2] == b"\x1f\x8b":
         try:
@@ -90,13 +91,13 @@ def _unencoded(body: bytes, encoding: str | None, max_bytes: int) -> bytes | Non
     return None
 
 
-def _records(path: Path, counts: Counter, record_type: WarcRecordType, parse_http: bool):
+def _records(path: Path | str, counts: Counter, record_type: WarcRecordType, parse_http: bool):
     """Records of one type from a WARC-format file; a damaged file is counted, never raised."""
     if not looks_like_warc(path):
         problem(counts, "not_a_warc_file", path, 0, "no WARC header at the start")
         return
     offset = 0
-    with open(path, "rb") as handle:
+    with storage.open_input(path) as handle:
         try:
             for record in ArchiveIterator(handle, record_types=record_type, parse_http=parse_http):
                 offset = record.stream_pos
@@ -105,7 +106,7 @@ def _records(path: Path, counts: Counter, record_type: WarcRecordType, parse_htt
             problem(counts, "corrupt_archive", path, offset, str(exc))
 
 
-def iter_warc_pages(path: Path, counts: Counter, max_page_bytes: int) -> Iterator[Page]:
+def iter_warc_pages(path: Path | str, counts: Counter, max_page_bytes: int) -> Iterator[Page]:
     """HTML response records of a WARC; bodies longer than `max_page_bytes` are cut there."""
     for record in _records(path, counts, WarcRecordType.response, parse_http=True):
         offset = record.stream_pos
@@ -147,7 +148,7 @@ def _wat_images(envelope: dict, offset: int) -> Iterator[WatImage]:
             )
 
 
-def iter_wat_images(path: Path, counts: Counter, max_record_bytes: int) -> Iterator[WatImage]:
+def iter_wat_images(path: Path | str, counts: Counter, max_record_bytes: int) -> Iterator[WatImage]:
     """`IMG@/src` links with alt text from the metadata records of a Common Crawl WAT file."""
     for record in _records(path, counts, WarcRecordType.metadata, parse_http=False):
         offset = record.stream_pos

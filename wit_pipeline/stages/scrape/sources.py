@@ -1,5 +1,6 @@
 """Turn the SOURCE arguments of `scrape` into units of work: one per archive or seed URL, and
-local HTML files in groups, so a killed run resumes per source file."""
+local HTML files in groups, so a killed run resumes per source file. WARC and WAT files may
+also be fsspec URLs (s3://bucket/crawl/, gs://...): read in place, streamed."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 
 HTML_SUFFIXES = (".html", ".htm", ".xhtml")
@@ -32,6 +34,8 @@ class SourceSpec:
         for item in self.items:
             if self.kind == "crawl":
                 parts.append(item)
+            elif storage.is_remote(item):
+                parts.append(f"{item}\t{storage.version(item)}")
             else:
                 stat = Path(item).stat()
                 parts.append(f"{item}\t{stat.st_size}\t{stat.st_mtime_ns}")
@@ -55,6 +59,23 @@ def _chunks(items: list[str], size: int) -> list[tuple[str, ...]]:
     return [tuple(items[i : i + size]) for i in range(0, len(items), size)]
 
 
+def _remote_sources(url: str) -> list[SourceSpec]:
+    """One unit per WARC or WAT file at an fsspec URL (s3://...): the file, or those under
+    the folder. HTML pages are read from local files only."""
+    if storage.is_dir(url):
+        found = [(source_kind(Path(f)), f) for f in storage.find(url)]
+        specs = [SourceSpec(kind, (f,)) for kind in ("warc", "wat") for k, f in found if k == kind]
+        if not specs:
+            raise InputError(f"{url}: folder holds no .warc or .wat files")
+        return specs
+    if not storage.exists(url):
+        raise InputError(f"{url}: no such file or folder")
+    kind = source_kind(Path(url))
+    if kind not in ("warc", "wat"):
+        raise InputError(f"{url}: not a source (a URL source is a .warc[.gz] or .wat[.gz] file)")
+    return [SourceSpec(kind, (url,))]
+
+
 def plan_sources(arguments: list[str], html_files_per_unit: int = 500) -> list[SourceSpec]:
     """Classify every argument; raise InputError naming the first one that is not a source."""
     if not arguments:
@@ -63,6 +84,9 @@ def plan_sources(arguments: list[str], html_files_per_unit: int = 500) -> list[S
     for argument in arguments:
         if argument.startswith(("http://", "https://")):
             specs.append(SourceSpec("crawl", (argument,)))
+            continue
+        if storage.is_remote(argument):
+            specs.extend(_remote_sources(argument))
             continue
         path = Path(argument)
         if not path.exists():

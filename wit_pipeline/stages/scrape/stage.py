@@ -207,10 +207,10 @@ def _unit_pairs(job: UnitJob, counts: Counter) -> Iterator[dict[str, Any]]:
         for page in crawl(spec.items[0], options.crawl, counts):
             yield from _page_pairs(page, spec.items[0], rules, counts)
     elif spec.kind == "warc":
-        for page in iter_warc_pages(Path(spec.items[0]), counts, options.max_page_bytes):
+        for page in iter_warc_pages(spec.items[0], counts, options.max_page_bytes):
             yield from _page_pairs(page, spec.items[0], rules, counts)
     elif spec.kind == "wat":
-        for image in iter_wat_images(Path(spec.items[0]), counts, options.max_page_bytes):
+        for image in iter_wat_images(spec.items[0], counts, options.max_page_bytes):
             candidate = ImageCandidate(
                 url=resolve_url(image.url, image.base),
                 caption=" ".join(image.alt.split()),

@@ -4,7 +4,10 @@ The kept rows are put in a canonical order (raw shard, raw key) and permuted wit
 the plan depends only on the decisions and the seed, never on the order rows were written in.
 Output keys are the zero-padded position in that permutation: unique, sortable, without dots.
 Each raw tar's member offsets are indexed once, so writing a shard seeks straight to its
-members instead of holding image bytes.
+members instead of holding image bytes. The plan is columnar: each job holds its samples as
+Arrow rows (raw shard and key, member offsets and sizes, decision facts; a few tens of bytes a
+sample), and only the job writing a shard turns its rows into objects, so the plan's memory
+stays small beside the dataset.
 
 Raw tars may come from others: a kept sample whose members are unusable (missing, not a
 regular file, an unsafe name, past the end of a truncated tar, over the size limits, a caption
@@ -19,6 +22,7 @@ import hashlib
 import json
 import os
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -33,6 +37,8 @@ from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import require_valid
 
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
+MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("offset", "size")]
+"""Columns of a job's rows locating each raw member: jpg_offset, jpg_size, txt_offset, ..."""
 DECISION_COLUMNS = ["key", "shard", "clip_score", "clip_model", "phash", "width", "height"]
 KEY_DIGITS = 9
 SHARD_DIGITS = 5
@@ -88,24 +94,50 @@ class PlannedSample:
 
 @dataclass(frozen=True)
 class ShardJob:
-    """One output shard to write (picklable, the payload of an executor unit)."""
+    """One output shard to write (picklable, the payload of an executor unit): its samples as
+    table rows in output order (raw shard and key, member offsets and sizes, decision facts),
+    turned into `PlannedSample`s only by the job that writes them."""
 
     name: str
     out_dir: str
-    samples: tuple[PlannedSample, ...]
+    raw_dir: str
+    first_position: int
+    key_width: int
+    rows: pa.Table
+
+    def samples(self) -> Iterator[PlannedSample]:
+        """The shard's samples in output order, each with its key (its global position)."""
+        facts = [c for c in DECISION_COLUMNS if c not in ("key", "shard")]
+        for number, row in enumerate(self.rows.to_pylist()):
+            yield PlannedSample(
+                key=f"{self.first_position + number:0{self.key_width}d}",
+                raw_tar=str(Path(self.raw_dir) / f"{row['shard']}.tar"),
+                raw_key=row["key"],
+                members={
+                    ext: Member(row[f"{ext}_offset"], row[f"{ext}_size"])
+                    for ext in MEMBER_EXTENSIONS
+                },
+                facts={c: row.get(c) for c in facts},
+            )
 
 
 def load_kept(decisions_path: Path) -> pa.Table:
-    """The kept decision rows in canonical order (raw shard, raw key); InputError if invalid."""
+    """The kept decision rows in canonical order (raw shard, raw key), only the columns the
+    shards need, the model name dictionary-encoded; InputError if invalid."""
     if not decisions_path.is_file():
         raise InputError(f"{decisions_path}: no decisions; run filter first")
     require_valid(decisions_path, load_schema("decisions"), required=["key", "shard", "keep"])
-    table = pq.read_table(decisions_path)
-    present = [c for c in DECISION_COLUMNS if c in table.column_names]
+    names = pq.read_schema(decisions_path).names
+    present = [c for c in DECISION_COLUMNS if c in names]
+    table = pq.read_table(decisions_path, columns=[*present, "keep"])
     kept = table.filter(pc.equal(table["keep"], True)).select(present)
     if kept.num_rows == 0:
         raise InputError(f"{decisions_path}: no sample is kept; nothing to shard")
-    return kept.sort_by([("shard", "ascending"), ("key", "ascending")])
+    kept = kept.sort_by([("shard", "ascending"), ("key", "ascending")]).combine_chunks()
+    if "clip_model" in present:
+        model = kept.column_names.index("clip_model")
+        kept = kept.set_column(model, "clip_model", pc.dictionary_encode(kept["clip_model"]))
+    return kept
 
 
 def permutation(count: int, seed: int) -> np.ndarray:
@@ -192,13 +224,6 @@ def sample_problem(index: RawIndex, key: str, handle: IO[bytes]) -> str | None:
     return _content_problem(handle, members)
 
 
-def _fingerprint(seed: int, samples_per_shard: int, keys: list[tuple[str, str]]) -> str:
-    digest = hashlib.sha256(f"{seed}:{samples_per_shard}".encode())
-    for shard, key in keys:
-        digest.update(f"\n{shard}/{key}".encode())
-    return digest.hexdigest()[:16]
-
-
 @dataclass(frozen=True)
 class Plan:
     """Every output shard's job, plus what identifies the plan (to detect a changed input)."""
@@ -209,75 +234,75 @@ class Plan:
     rejected: list[Rejected] = field(default_factory=list)
 
 
-def _usable(kept: pa.Table, raw_dir: Path) -> tuple[pa.Table, list[Rejected], dict]:
-    """The kept rows whose raw members can be sharded, the others with their reasons, and the
-    raw tar indexes; InputError when a raw tar named by the decisions is missing."""
-    rows = kept.to_pylist()
-    indexes: dict[str, RawIndex] = {}
-    good: list[int] = []
+def _raw_runs(kept: pa.Table) -> list[tuple[str, int, int]]:
+    """(raw shard, first row, row count) of each raw shard's rows in the sorted kept table."""
+    counts = pc.value_counts(kept["shard"])
+    runs, start = [], 0
+    for shard, count in zip(
+        counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True
+    ):
+        runs.append((shard, start, count))
+        start += count
+    return runs
+
+
+def _usable(kept: pa.Table, raw_dir: Path, digest: Any) -> tuple[pa.Table, list[Rejected]]:
+    """The kept rows whose raw members can be sharded, with their members' offsets and sizes
+    as columns, and the others with their reasons; `digest` gets each usable (shard, key).
+    One raw tar's index is held at a time. InputError when a raw tar named by the decisions
+    is missing."""
+    usable = np.zeros(kept.num_rows, dtype=bool)
+    places = np.zeros((kept.num_rows, 2 * len(MEMBER_EXTENSIONS)), dtype=np.int64)
     rejected: list[Rejected] = []
-    by_shard: dict[str, list[int]] = {}
-    for position, row in enumerate(rows):
-        by_shard.setdefault(row["shard"], []).append(position)
-    for raw_shard, positions in sorted(by_shard.items()):
+    for raw_shard, start, count in _raw_runs(kept):
         path = raw_dir / f"{raw_shard}.tar"
         if not path.is_file():
             raise InputError(f"{path}: raw shard named in decisions.parquet is missing")
-        indexes[raw_shard] = index = index_raw_tar(path)
+        index = index_raw_tar(path)
+        keys = kept["key"].slice(start, count).to_pylist()
         with open(path, "rb") as handle:
-            for position in positions:
-                problem = sample_problem(index, rows[position]["key"], handle)
-                if problem is None:
-                    good.append(position)
-                else:
-                    rejected.append(Rejected(raw_shard, rows[position]["key"], problem))
-    return kept.take(sorted(good)), rejected, indexes
-
-
-def _samples_in_order(
-    kept: pa.Table, order: np.ndarray, raw_dir: Path, indexes: dict[str, RawIndex]
-) -> list[PlannedSample]:
-    rows = kept.to_pylist()
-    width = key_width(len(rows))
-    samples = []
-    for position, row_index in enumerate(order.tolist()):
-        row = rows[row_index]
-        facts = {c: row.get(c) for c in DECISION_COLUMNS if c not in ("key", "shard")}
-        samples.append(
-            PlannedSample(
-                key=f"{position:0{width}d}",
-                raw_tar=str(raw_dir / f"{row['shard']}.tar"),
-                raw_key=row["key"],
-                members=indexes[row["shard"]].members[row["key"]],
-                facts=facts,
-            )
-        )
-    return samples
+            for row, key in enumerate(keys, start):
+                problem = sample_problem(index, key, handle)
+                if problem is not None:
+                    rejected.append(Rejected(raw_shard, key, problem))
+                    continue
+                usable[row] = True
+                members = [index.members[key][ext] for ext in MEMBER_EXTENSIONS]
+                places[row] = [v for m in members for v in (m.offset, m.size)]
+                digest.update(f"\n{raw_shard}/{key}".encode())
+    table = kept.filter(pa.array(usable))
+    for column, values in zip(MEMBER_COLUMNS, places[usable].T, strict=True):
+        table = table.append_column(column, pa.array(values))
+    return table, rejected
 
 
 def make_plan(
-    decisions_path: Path, raw_dir: Path, out_dir: Path, samples_per_shard: int, seed: int
+    decisions_path: Path, raw_dir: Path, out_dir: Path | str, samples_per_shard: int, seed: int
 ) -> Plan:
-    """Split the seed's permutation of the kept samples into shards of `samples_per_shard`."""
+    """Split the seed's permutation of the kept samples into shards of `samples_per_shard`;
+    each job holds its own samples' rows (a few tens of bytes each), never the whole plan as
+    objects."""
     if samples_per_shard < 1:
         raise InputError(f"--samples-per-shard must be at least 1, got {samples_per_shard}")
-    kept, rejected, indexes = _usable(load_kept(decisions_path), raw_dir)
-    if kept.num_rows == 0:
+    digest = hashlib.sha256(f"{seed}:{samples_per_shard}".encode())
+    usable, rejected = _usable(load_kept(decisions_path), raw_dir, digest)
+    if usable.num_rows == 0:
         first = rejected[0]
         raise InputError(
             f"{raw_dir / first.raw_shard}.tar: none of the {len(rejected)} kept samples can be "
             f"sharded (first: {first.raw_key}: {first.reason})"
         )
-    order = permutation(kept.num_rows, seed)
-    samples = _samples_in_order(kept, order, raw_dir, indexes)
-    count = -(-len(samples) // samples_per_shard)
+    order = permutation(usable.num_rows, seed)
+    count = -(-usable.num_rows // samples_per_shard)
     jobs = [
         ShardJob(
             name=shard_name(i, count),
             out_dir=str(out_dir),
-            samples=tuple(samples[i * samples_per_shard : (i + 1) * samples_per_shard]),
+            raw_dir=str(raw_dir),
+            first_position=i * samples_per_shard,
+            key_width=key_width(usable.num_rows),
+            rows=usable.take(order[i * samples_per_shard : (i + 1) * samples_per_shard]),
         )
         for i in range(count)
     ]
-    keys = list(zip(kept["shard"].to_pylist(), kept["key"].to_pylist(), strict=True))
-    return Plan(jobs, _fingerprint(seed, samples_per_shard, keys), len(samples), rejected)
+    return Plan(jobs, digest.hexdigest()[:16], usable.num_rows, rejected)

@@ -6,11 +6,17 @@ gets the files readers need: `sizes.json` (open_clip), `manifest.parquet`, `stat
 wids index `index.wids.json`, and `rejected.parquet`: the kept samples whose raw members were
 unusable, each with its reason. A plan made from other decisions, seed or shard size than the
 finished shards' forgets them first, so a folder never mixes two plans.
+
+The folder may be an fsspec URL (s3://, gs://, memory://): each shard is uploaded whole from a
+local temporary file, then its marker is written there, so a rerun (from any machine) skips
+what is uploaded; the index files and the stage marker come last.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,14 +25,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_pipeline.core.atomic import atomic_path, write_json_atomic
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, run_units
-from wit_pipeline.core.markers import STAGE_UNIT, Markers
+from wit_pipeline.core.markers import MARKER_DIR, STAGE_UNIT
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard.plan import Plan, Rejected, make_plan
-from wit_pipeline.stages.shard.write import MANIFEST_PARTS, write_shard
+from wit_pipeline.stages.shard.write import MANIFEST_PARTS, manifest_part, write_shard
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +52,7 @@ SHOWN_REJECTIONS = 5
 class ShardSummary:
     """What a shard run did."""
 
-    out: Path
+    out: str
     shards: int
     samples: int
     written: int
@@ -76,51 +82,95 @@ def _log_rejections(rejected: list[Rejected]) -> None:
         log.log(level, "raw %s/%s left out: %s", item.raw_shard, item.raw_key, item.reason)
 
 
-def _forget_other_plans(out: Path, plan: Plan) -> None:
-    """Remove shards and markers left by a run with another plan (changed input or options)."""
-    markers = Markers(out)
-    stale = [
-        u
-        for u in [*markers.done_units(), STAGE_UNIT]
-        if (markers.info(u) or {}).get("plan", plan.fingerprint) != plan.fingerprint
-    ]
-    if not stale:
-        return
+def _marker(out: str, unit: str) -> str:
+    """Where the completion marker of `unit` is in the shards folder `out`."""
+    return storage.join(out, MARKER_DIR, f"{unit}.json")
+
+
+def _mark_done(out: str, unit: str, info: dict[str, Any]) -> None:
+    """Write `unit`'s completion marker in `out` (the format core.markers reads)."""
+    storage.write_json(_marker(out, unit), {"unit": unit, **info})
+
+
+def _markers(out: str) -> dict[str, dict[str, Any]]:
+    """The completion markers in the shards folder `out`, by unit."""
+    return {
+        url.rsplit("/", 1)[-1].removesuffix(".json"): json.loads(storage.read_bytes(url))
+        for url in storage.glob(storage.join(out, MARKER_DIR), "*.json")
+    }
+
+
+def _forget_other_plans(out: str, plan: Plan) -> dict[str, dict[str, Any]]:
+    """Remove shards and markers left by a run with another plan (changed input or options);
+    the markers of this plan's finished shards, by unit."""
+    markers = _markers(out)
+    if all(info.get("plan", plan.fingerprint) == plan.fingerprint for info in markers.values()):
+        return markers
     log.info("%s: shards of another plan found; writing every shard again", out)
-    markers.clear()
-    for path in [*out.glob("[0-9]*.tar"), *(out / MANIFEST_PARTS).glob("*.parquet")]:
-        path.unlink()
-    for name in OUTPUT_FILES:
-        (out / name).unlink(missing_ok=True)
+    stale = [
+        *(_marker(out, unit) for unit in markers),
+        *storage.glob(out, "[0-9]*.tar"),
+        *storage.glob(storage.join(out, MANIFEST_PARTS), "*.parquet"),
+        *(storage.join(out, name) for name in OUTPUT_FILES),
+    ]
+    for url in stale:
+        storage.remove(url)
+    return {}
+
+
+def _uploaded(out: str, markers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The shards already in the remote folder `out` (markers of this plan): a marker, written
+    after the upload, and an object of the size it records."""
+    sizes = storage.file_sizes(out)
+    return {
+        unit: info
+        for unit, info in markers.items()
+        if unit != STAGE_UNIT and sizes.get(f"{unit}.tar") == info.get("filesize")
+    }
+
+
+def _write_manifest(out: str, names: list[str]) -> None:
+    """Gather the shards' manifest parts into manifest.parquet, one part at a time."""
+    schema = load_schema("manifest").arrow
+    parts = [storage.join(out, MANIFEST_PARTS, manifest_part(name)) for name in names]
+    with (
+        storage.atomic_output(storage.join(out, MANIFEST_FILE)) as temp,
+        pq.ParquetWriter(temp, schema) as writer,
+    ):
+        for part in parts:
+            with storage.open_input(part) as handle:
+                writer.write_table(pq.read_table(handle).cast(schema))
 
 
 def _write_indexes(
-    out: Path, plan: Plan, infos: dict[str, dict[str, Any]], samples_per_shard: int, seed: int
+    out: str, plan: Plan, infos: dict[str, dict[str, Any]], samples_per_shard: int, seed: int
 ) -> int:
-    """Write sizes.json, manifest.parquet, index.wids.json and stats.json; the total bytes."""
+    """Write sizes.json, manifest.parquet, index.wids.json and stats.json; the total bytes.
+    The wids index names local shards by file name, remote ones by their full URL."""
     names = [job.name for job in plan.jobs]
     units = [infos[Path(name).stem] for name in names]
-    write_json_atomic(
-        out / SIZES_FILE, {n: u["samples"] for n, u in zip(names, units, strict=True)}
+    storage.write_json(
+        storage.join(out, SIZES_FILE), {n: u["samples"] for n, u in zip(names, units, strict=True)}
     )
-    parts = [pq.read_table(out / MANIFEST_PARTS / f"{Path(n).stem}.parquet") for n in names]
-    manifest = pa.concat_tables(parts).cast(load_schema("manifest").arrow)
-    with atomic_path(out / MANIFEST_FILE) as temp:
-        pq.write_table(manifest, temp)
+    _write_manifest(out, names)
     rejected = pa.Table.from_pylist([vars(r) for r in plan.rejected], schema=REJECTED_SCHEMA)
-    with atomic_path(out / REJECTED_FILE) as temp:
+    with storage.atomic_output(storage.join(out, REJECTED_FILE)) as temp:
         pq.write_table(rejected, temp)
     shardlist = [
-        {"url": n, "nsamples": u["samples"], "filesize": u["filesize"]}
+        {
+            "url": storage.join(out, n) if storage.is_remote(out) else n,
+            "nsamples": u["samples"],
+            "filesize": u["filesize"],
+        }
         for n, u in zip(names, units, strict=True)
     ]
-    write_json_atomic(
-        out / WIDS_INDEX_FILE,
+    storage.write_json(
+        storage.join(out, WIDS_INDEX_FILE),
         {"__kind__": "wids-shard-index-v1", "wids_version": 1, "shardlist": shardlist},
     )
     total = sum(u["filesize"] for u in units)
-    write_json_atomic(
-        out / STATS_FILE,
+    storage.write_json(
+        storage.join(out, STATS_FILE),
         {
             "samples": plan.samples,
             "shards": len(names),
@@ -134,6 +184,37 @@ def _write_indexes(
     return total
 
 
+def _run_jobs(
+    out: str, plan: Plan, processes: int, progress: bool, engine: Engine | None
+) -> tuple[dict[str, dict[str, Any]], int]:
+    """Write the plan's unfinished shards; every shard's facts, and how many were resumed.
+    Locally the executor keeps the markers beside the shards; for a remote folder each job
+    writes its own marker after its upload, and the executor's go to a throwaway folder."""
+    done = _forget_other_plans(out, plan)
+    units = [Unit(Path(job.name).stem, job) for job in plan.jobs]
+    options = {"processes": processes, "desc": "shard", "progress": progress, "engine": engine}
+    if storage.is_local(out):
+        result = run_units(storage.local_path(out), units, _ShardWork(plan.fingerprint), **options)
+        return result.infos, len(result.skipped)
+    uploaded = _uploaded(out, done)
+    todo = [unit for unit in units if unit.name not in uploaded]
+    with tempfile.TemporaryDirectory(prefix="wit-shard-markers-") as markers:
+        result = run_units(Path(markers), todo, _ShardWork(plan.fingerprint, out), **options)
+    return {**uploaded, **result.infos}, len(units) - len(todo)
+
+
+def _make_folder(out: str) -> None:
+    """Make the shards folder (a local one; object stores have no folders); InputError when
+    it cannot be made, or when a URL's filesystem package is missing."""
+    if storage.is_remote(out):
+        storage.url_to_fs(out)
+        return
+    try:
+        storage.local_path(out).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"{out}: cannot make the shards folder ({exc.strerror})") from exc
+
+
 def write_shards(
     workspace: Workspace,
     samples_per_shard: int = 10000,
@@ -144,41 +225,34 @@ def write_shards(
     progress: bool = False,
     engine: Engine | None = None,
 ) -> ShardSummary:
-    """Write the kept samples of `workspace` as shuffled WebDataset shards into `out`
-    (default `workspace.shards_dir`); resumes a killed run, byte-identically for a seed."""
+    """Write the kept samples of `workspace` as shuffled WebDataset shards into `out` (default
+    `workspace.shards_dir`; a local path or any fsspec URL); resumes a killed run,
+    byte-identically for a seed."""
     start = time.monotonic()
-    out_dir = Path(out) if out is not None else workspace.shards_dir
-    plan = make_plan(workspace.decisions_path, workspace.raw_dir, out_dir, samples_per_shard, seed)
+    target = str(out) if out is not None else str(workspace.shards_dir)
+    if storage.is_remote(target):
+        storage.url_to_fs(target)
+    plan = make_plan(workspace.decisions_path, workspace.raw_dir, target, samples_per_shard, seed)
     workspace.prepare()
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise InputError(f"{out_dir}: cannot make the shards folder ({exc.strerror})") from exc
+    _make_folder(target)
     _log_rejections(plan.rejected)
-    _forget_other_plans(out_dir, plan)
-    result = run_units(
-        out_dir,
-        [Unit(Path(job.name).stem, job) for job in plan.jobs],
-        _ShardWork(plan.fingerprint),
-        processes=processes,
-        desc="shard",
-        progress=progress,
-        engine=engine,
-    )
-    total = _write_indexes(out_dir, plan, result.infos, samples_per_shard, seed)
-    Markers(out_dir).mark_stage_done(
+    infos, resumed = _run_jobs(target, plan, processes, progress, engine)
+    total = _write_indexes(target, plan, infos, samples_per_shard, seed)
+    _mark_done(
+        target,
+        STAGE_UNIT,
         {
             "plan": plan.fingerprint,
             "shards": len(plan.jobs),
             "seconds": round(time.monotonic() - start, 3),
-        }
+        },
     )
     return ShardSummary(
-        out=out_dir,
+        out=target,
         shards=len(plan.jobs),
         samples=plan.samples,
-        written=len(plan.jobs) - len(result.skipped),
-        resumed=len(result.skipped),
+        written=len(plan.jobs) - resumed,
+        resumed=resumed,
         bytes=total,
         seconds=time.monotonic() - start,
         rejected=len(plan.rejected),
@@ -187,9 +261,14 @@ def write_shards(
 
 @dataclass(frozen=True)
 class _ShardWork:
-    """The executor's work function: write one shard and tag its marker with the plan."""
+    """The executor's work function: write one shard and tag its marker with the plan; for a
+    remote folder (`remote_out`), also leave the marker there, after the upload."""
 
     fingerprint: str
+    remote_out: str | None = None
 
     def __call__(self, job: Any) -> dict[str, Any]:
-        return {**write_shard(job), "plan": self.fingerprint}
+        info = {**write_shard(job), "plan": self.fingerprint}
+        if self.remote_out is not None:
+            _mark_done(self.remote_out, Path(job.name).stem, info)
+        return info

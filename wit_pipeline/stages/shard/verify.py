@@ -6,7 +6,8 @@ folder, counts equal to sizes.json, manifest.parquet (when present) naming each 
 offset. Inside a workspace, the samples' raw keys must be exactly the kept decisions, once each.
 Shards from elsewhere are only read, never extracted: a member with a path for a name, a link or
 device, a size past the end or a JSON member that is not JSON is a problem line; only JSON
-members are read into memory, up to a size limit.
+members are read into memory, up to a size limit. The folder may be an fsspec URL (s3://,
+memory://, ...): tars are read through fsspec the same way, member by member.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard.plan import MAX_TEXT_BYTES, MEMBER_EXTENSIONS
 from wit_pipeline.stages.shard.stage import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
@@ -80,15 +82,15 @@ def _member_data(tar: tarfile.TarFile, info: tarfile.TarInfo, ext: str) -> bytes
     return tar.extractfile(info).read()
 
 
-def _read_shard(path: Path, seen: _Seen, problems: list[str]) -> None:
+def _read_shard(url: str, seen: _Seen, problems: list[str]) -> None:
     """Read every member header of one tar (and the JSON members), grouping consecutive
     members into samples; memory stays bounded whatever sizes the headers declare."""
-    shard = path.name
+    shard = url.rsplit("/", 1)[-1]
     count = 0
     current: tuple[str, dict[str, bytes | None]] | None = None
-    tar_size = path.stat().st_size
+    tar_size = storage.size(url) or 0
     try:
-        with tarfile.open(path, "r:") as tar:
+        with storage.open_input(url) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
             for info in tar:
                 problem = _member_problem(info, tar_size)
                 if problem:
@@ -116,13 +118,13 @@ def _read_shard(path: Path, seen: _Seen, problems: list[str]) -> None:
     seen.counts[shard] = count
 
 
-def _check_sizes(folder: Path, seen: _Seen, problems: list[str]) -> None:
-    path = folder / SIZES_FILE
-    if not path.is_file():
+def _check_sizes(folder: str, seen: _Seen, problems: list[str]) -> None:
+    path = storage.join(folder, SIZES_FILE)
+    if not storage.exists(path):
         problems.append(f"{path}: missing")
         return
     try:
-        sizes = json.loads(path.read_text(encoding="utf-8"))
+        sizes = json.loads(storage.read_bytes(path).decode("utf-8"))
     except (OSError, ValueError) as exc:
         problems.append(f"{path}: not readable JSON ({str(exc)[:80]})")
         return
@@ -138,18 +140,19 @@ def _check_sizes(folder: Path, seen: _Seen, problems: list[str]) -> None:
             problems.append(f"{path}: {name} has {seen.counts[name]} samples, not {sizes[name]}")
 
 
-def _read_table(path: Path, columns: list[str], problems: list[str]) -> pa.Table | None:
+def _read_table(path: Path | str, columns: list[str], problems: list[str]) -> pa.Table | None:
     """A parquet file's columns, or None with a problem line when it cannot be read."""
     try:
-        return pq.read_table(path, columns=columns)
+        with storage.open_input(path) as handle:
+            return pq.read_table(handle, columns=columns)
     except (pa.ArrowException, OSError) as exc:
         problems.append(f"{path}: unreadable ({str(exc).splitlines()[0][:100]})")
         return None
 
 
-def _check_manifest(folder: Path, seen: _Seen, problems: list[str]) -> None:
-    path = folder / MANIFEST_FILE
-    if not path.is_file():
+def _check_manifest(folder: str, seen: _Seen, problems: list[str]) -> None:
+    path = storage.join(folder, MANIFEST_FILE)
+    if not storage.exists(path):
         return
     table = _read_table(path, ["key", "shard", "offset"], problems)
     if table is None:
@@ -167,16 +170,17 @@ def _check_manifest(folder: Path, seen: _Seen, problems: list[str]) -> None:
         problems.append(f"{path}: key {key} is missing from the manifest")
 
 
-def _left_out(folder: Path, problems: list[str]) -> set[tuple[str, str]]:
+def _left_out(folder: str, problems: list[str]) -> set[tuple[str, str]]:
     """(raw shard, raw key) of the kept samples the shard stage left out, with a reason."""
-    path = folder / REJECTED_FILE
-    table = _read_table(path, ["raw_shard", "raw_key"], problems) if path.is_file() else None
+    path = storage.join(folder, REJECTED_FILE)
+    present = storage.exists(path)
+    table = _read_table(path, ["raw_shard", "raw_key"], problems) if present else None
     if table is None:
         return set()
     return set(zip(table["raw_shard"].to_pylist(), table["raw_key"].to_pylist(), strict=True))
 
 
-def _check_decisions(workspace: Workspace, folder: Path, seen: _Seen, problems: list[str]) -> None:
+def _check_decisions(workspace: Workspace, folder: str, seen: _Seen, problems: list[str]) -> None:
     table = _read_table(workspace.decisions_path, ["key", "shard", "keep"], problems)
     if table is None:
         return
@@ -195,13 +199,13 @@ def _check_decisions(workspace: Workspace, folder: Path, seen: _Seen, problems: 
 
 
 def verify_shards(path: Path | str, workspace: Workspace | None = None) -> list[str]:
-    """Problems of the shard folder `path`, one line each (empty when all is well); with a
-    workspace, also check the samples against its kept decisions (less those the shard stage
-    left out, listed with their reasons in rejected.parquet)."""
+    """Problems of the shard folder `path` (a local path or an fsspec URL), one line each
+    (empty when all is well); with a workspace, also check the samples against its kept
+    decisions (less those the shard stage left out, listed in rejected.parquet)."""
     if workspace is not None:
         workspace.check_layout()
-    folder = Path(path)
-    tars = sorted(folder.glob("*.tar"))
+    folder = str(path)
+    tars = storage.glob(folder, "*.tar")
     if not tars:
         return [f"{folder}: no .tar shards"]
     problems: list[str] = []

@@ -4,7 +4,8 @@ Bytes are streamed from the raw tars (seek to the indexed member, copy `size` by
 stays at one copy buffer whatever the image sizes. Every header carries fixed metadata (mtime 0,
 uid/gid 0, empty owner names, mode 0o444) in ustar format, so a seed always gives the same
 bytes. The shard's manifest rows go to a hidden part file, gathered into manifest.parquet once
-every shard is written.
+every shard is written. Shards bound for object storage are written the same way into a local
+staging folder, then uploaded whole.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import tarfile
+import tempfile
 from collections import OrderedDict
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +21,7 @@ from typing import IO, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.stages.shard.plan import PlannedSample, ShardJob
@@ -112,20 +115,38 @@ def _manifest_row(record: dict[str, Any], shard: str, offset: int) -> dict[str, 
     return row
 
 
-def write_shard(job: ShardJob) -> dict[str, Any]:
-    """Write `job` as OUT/NAME.tar (atomically) and its manifest part; return its facts."""
-    out_dir = Path(job.out_dir)
+def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
+    """Write `job` as FOLDER/NAME.tar and its manifest part, each atomically; its facts."""
     rows = []
     raw = RawFiles()
     try:
-        with atomic_path(out_dir / job.name) as temp:
+        with atomic_path(folder / job.name) as temp:
             with tarfile.open(temp, "w", format=tarfile.USTAR_FORMAT) as tar:
-                for sample in job.samples:
+                for sample in job.samples():
                     record, offset = _write_sample(tar, raw, sample)
                     rows.append(_manifest_row(record, job.name, offset))
             manifest = pa.Table.from_pylist(rows, schema=load_schema("manifest").arrow)
-            with atomic_path(out_dir / MANIFEST_PARTS / f"{Path(job.name).stem}.parquet") as part:
+            with atomic_path(folder / MANIFEST_PARTS / manifest_part(job.name)) as part:
                 pq.write_table(manifest, part)
     finally:
         raw.close()
-    return {"samples": len(rows), "filesize": (out_dir / job.name).stat().st_size}
+    return {"samples": len(rows), "filesize": (folder / job.name).stat().st_size}
+
+
+def manifest_part(shard: str) -> str:
+    """The file name of a shard's manifest part in MANIFEST_PARTS, e.g. `00000.parquet`."""
+    return f"{Path(shard).stem}.parquet"
+
+
+def write_shard(job: ShardJob) -> dict[str, Any]:
+    """Write `job` as OUT/NAME.tar and its manifest part; return its facts. A local OUT gets
+    them by atomic rename; an fsspec URL gets each uploaded whole from a local staging folder
+    (object stores have no rename), so a reader never sees part of a shard."""
+    if storage.is_local(job.out_dir):
+        return _write_into(storage.local_path(job.out_dir), job)
+    with tempfile.TemporaryDirectory(prefix="wit-shard-") as staging:
+        facts = _write_into(Path(staging), job)
+        part = Path(staging) / MANIFEST_PARTS / manifest_part(job.name)
+        storage.put_file(part, storage.join(job.out_dir, MANIFEST_PARTS, part.name))
+        storage.put_file(Path(staging) / job.name, storage.join(job.out_dir, job.name))
+    return facts
