@@ -9,22 +9,50 @@ counts, for each distance 0..10, the pairs found within that distance against th
 
 With --json, one row per distance: ours = true pairs found, anchor = the planted (ground truth)
 pairs, ratio = recall, plus precision, found, false and missed (by kind).
+
+At scale, the decisions themselves: `--scale 1000 10000 100000` hashes the scale study's webs
+(scale_web.py; rendered once into `--cache`) the way the pipeline does (the download stage's
+resize, then the score phase's `image_facts`) and measures, per pHash distance, the samples the
+dedupe drops against the planted groups (precision, recall, kept share), for pHash alone grouped
+transitively (the old rule) and for pHash confirmed by the colour hash, grouped transitively or
+by kept neighbour (the default). Rows go to `--scale-json`.
+
+    python benchmarks/dedupe_study.py --scale 1000 10000 100000
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import multiprocessing
+import os
 import sys
 import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
 from itertools import combinations
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
-from bench_rows import command_line, result_row, write_rows
+from bench_rows import code_version, command_line, machine_summary, result_row, write_rows
+from img2dataset.resizer import Resizer
+from scale_study import IMAGES_PER_PAGE
+from scale_web import render_all, scale_config
 from testweb_workspace import download_testweb
 
+from wit_pipeline.scoring import near_duplicate_pairs
+from wit_pipeline.scoring.colour_hash import as_words
+from wit_pipeline.scoring.dedupe import DedupeRule, confirmed_pairs, duplicate_of
+from wit_pipeline.stages.download.image import gif_as_png
+from wit_pipeline.stages.download.shard import SUCCESS, Outcome, ResizeOptions, resize_outcome
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
+from wit_pipeline.stages.filter.sample_facts import decode, image_facts
 from wit_pipeline.testweb import SyntheticWeb, WebConfig
+
+HERE = Path(__file__).resolve().parent
 
 
 def hashed_samples(pages: int, seed: int, workdir: Path) -> list[tuple[int, int | None, str]]:
@@ -48,13 +76,169 @@ def hashed_samples(pages: int, seed: int, workdir: Path) -> list[tuple[int, int 
     return samples
 
 
+SCALE_DISTANCES = range(0, 11, 2)
+"""pHash distances the scale study measures (odd ones equal the even ones below them)."""
+
+
+@dataclass(frozen=True)
+class Hashed:
+    """The study's images: pHash, colour hash, log aspect ratio and true duplicate group."""
+
+    phash: np.ndarray
+    colour: np.ndarray
+    log_aspect: np.ndarray
+    group: np.ndarray
+
+
+_worker_web: Any = None
+
+
+def _hash_images(ids: list[int]) -> list[tuple[int, bytes, float] | None]:
+    """In a worker: each image through the download stage's resize (img2dataset's Resizer,
+    the stage's defaults) and the score phase's `image_facts`, as the pipeline sees it."""
+    resizer = Resizer(**{k: v for k, v in asdict(ResizeOptions()).items() if k != "max_pixels"})
+    out: list[tuple[int, bytes, float] | None] = []
+    for image_id in ids:
+        body = _worker_web.image_bytes(image_id)
+        if body[:3] == b"GIF":
+            body = gif_as_png(body)
+        resized = resize_outcome(Outcome(SUCCESS, image=body), resizer)
+        if resized.status != SUCCESS:
+            out.append(None)
+            continue
+        facts = image_facts(
+            decode(resized.image), (resized.original_width, resized.original_height)
+        )
+        aspect = math.log(max(1, resized.original_width) / max(1, resized.original_height))
+        out.append((facts["phash"], facts["colour_hash"], aspect))
+    return out
+
+
+def hash_scale_web(samples: int, cache: Path, processes: int) -> Hashed:
+    """Every image of the scale study's web of `samples` images (rendered into `cache` once),
+    hashed as the pipeline hashes it, with its true duplicate group."""
+    global _worker_web
+    config = scale_config(samples // IMAGES_PER_PAGE)
+    web, _ = render_all(config, cache, processes)
+    truth = [r for r in web.ground_truth("http://127.0.0.1:1").to_pylist() if r["kind"] == "ok"]
+    ids = [r["image_id"] for r in truth]
+    _worker_web = web
+    chunks = [ids[k : k + 500] for k in range(0, len(ids), 500)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        hashed = [h for part in pool.imap(_hash_images, chunks) for h in part]
+    ok = [i for i, h in enumerate(hashed) if h is not None]
+    return Hashed(
+        phash=np.array([hashed[i][0] for i in ok], dtype=np.uint64),
+        colour=as_words([hashed[i][1] for i in ok]),
+        log_aspect=np.array([hashed[i][2] for i in ok]),
+        group=np.array(
+            [-1 if truth[i]["dup_group"] is None else truth[i]["dup_group"] for i in ok]
+        ),
+    )
+
+
+def dedupe_outcome(hashed: Hashed, rule: DedupeRule | None, distance: int) -> dict[str, Any]:
+    """Samples dropped as duplicates by `rule` (None: pHash alone, grouped transitively, as
+    before the colour hash), against the planted groups: precision of the drops, recall of
+    the planted duplicates (each group's members but one), the share kept."""
+    count = hashed.phash.size
+    if rule is None:
+        pairs = near_duplicate_pairs(hashed.phash, distance)
+        grouping = "transitive"
+    else:
+        rule = replace(rule, max_distance=distance)
+        pairs = confirmed_pairs(hashed.phash, hashed.colour, hashed.log_aspect, rule)
+        grouping = rule.grouping
+    target = duplicate_of(pairs, np.arange(count), np.ones(count, dtype=bool), grouping)
+    dropped = np.flatnonzero(target >= 0)
+    group = hashed.group
+    right = int(((group[dropped] >= 0) & (group[dropped] == group[target[dropped]])).sum())
+    sizes = np.bincount(group[group >= 0])
+    planted = int((sizes[sizes > 0] - 1).sum())
+    return {
+        "pairs": len(pairs),
+        "dropped": dropped.size,
+        "precision": round(right / dropped.size, 3) if dropped.size else 1.0,
+        "recall": round(right / planted, 3) if planted else 1.0,
+        "kept_share": round(1 - dropped.size / count, 3),
+        "planted": planted,
+    }
+
+
+COLOUR_DISTANCES = (8, 12, 16)
+"""Colour-hash distances measured with the default grouping (of its 128 bits)."""
+
+
+def modes() -> dict[str, DedupeRule | None]:
+    """The rules compared: pHash alone (the old rule), confirmed and grouped transitively,
+    and confirmed with the default grouping at several colour distances."""
+    default = DedupeRule()
+    chosen: dict[str, DedupeRule | None] = {
+        "pHash only, transitive (before)": None,
+        f"colour <= {default.max_colour_distance}, transitive": replace(
+            default, grouping="transitive"
+        ),
+    }
+    for colour in COLOUR_DISTANCES:
+        chosen[f"colour <= {colour}, {default.grouping}"] = replace(
+            default, max_colour_distance=colour
+        )
+    return chosen
+
+
+def scale_study(sizes: list[int], cache: Path, processes: int) -> list[dict[str, Any]]:
+    """Precision, recall and kept share per size, mode and pHash distance; prints a table."""
+    rows = []
+    print("| images | grouping | distance | pairs | dropped | precision | recall | kept |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|")
+    for samples in sizes:
+        started = time.perf_counter()
+        hashed = hash_scale_web(samples, cache, processes)
+        seconds = time.perf_counter() - started
+        for mode, rule in modes().items():
+            for distance in SCALE_DISTANCES:
+                outcome = dedupe_outcome(hashed, rule, distance)
+                print(
+                    f"| {hashed.phash.size:,} | {mode} | {distance} | {outcome['pairs']:,} | "
+                    f"{outcome['dropped']:,} | {outcome['precision']:.3f} | "
+                    f"{outcome['recall']:.3f} | {outcome['kept_share']:.3f} |",
+                    flush=True,
+                )
+                rows.append(
+                    {
+                        "images": int(hashed.phash.size),
+                        "samples": samples,
+                        "mode": mode,
+                        "distance": distance,
+                        "hash_seconds": round(seconds, 1),
+                        **outcome,
+                    }
+                )
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     """Download and hash the test web, then count the pairs found within each distance."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", metavar="PATH", help="write the result rows to this JSON file")
+    parser.add_argument("--scale", type=int, nargs="+", metavar="SAMPLES", help="scale webs")
+    parser.add_argument("--cache", type=Path, default=Path("wit-data/scale/webs"))
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--scale-json", type=Path, default=HERE / "results" / "dedupe_scale.json")
     args = parser.parse_args(argv)
+    if args.scale:
+        rows = scale_study(args.scale, args.cache, args.processes)
+        report = {
+            "machine": machine_summary(),
+            "code": code_version(),
+            "date": time.strftime("%Y-%m-%d"),
+            "command": command_line("dedupe_study.py", argv),
+            "results": rows,
+        }
+        args.scale_json.write_text(json.dumps(report, indent=2) + "\n")
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         samples = hashed_samples(args.pages, args.seed, Path(tmp))
     pairs = [

@@ -15,7 +15,9 @@ its process imported, since the working tree may change between sizes.
     python benchmarks/scale_study.py [--sizes 1000 10000 100000] [--workdir wit-data/scale]
         [--json benchmarks/results/scale.json] [--figure benchmarks/figures/scale.png]
 
-Results of earlier sizes in the JSON are kept, so sizes can be run one at a time.
+Results of earlier sizes (and steps) in the JSON are kept, so sizes can be run one at a time;
+`--steps decide decide-no-dedupe` measures only those (scrape, download and score run first,
+unreported unless named).
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ ENV = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}
 IMAGES_PER_PAGE = 8
 FLAT_LIMIT = 1.5
 DEDUPE_BYTES_PER_SAMPLE = 16.0
+NEEDED = ("scrape", "download", "score")
+"""Steps that run whenever a later one does (their output is its input)."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +199,8 @@ def start_server(pages: int, cache: Path, log: Path) -> tuple[subprocess.Popen, 
 
 
 def run_size(samples: int, args: argparse.Namespace, tiny_clip: Path | None) -> list[StepResult]:
-    """Every step at one size, in a fresh workspace."""
+    """Every step at one size (or those named by --steps, with the steps before them that
+    they need), in a fresh workspace; only the named ones are reported."""
     pages = samples // IMAGES_PER_PAGE
     started = time.perf_counter()
     render_web(pages, args)
@@ -209,10 +214,14 @@ def run_size(samples: int, args: argparse.Namespace, tiny_clip: Path | None) -> 
     try:
         all_steps = steps(origin, pages, tiny_clip)
         for step in all_steps:
+            if args.steps and step.slug not in args.steps and step.slug not in NEEDED:
+                continue
             if step.stage == "filter" and server.poll() is None:
                 server.terminate()
                 server.wait()
             result = run_step(workspace, all_steps, step, samples)
+            if args.steps and step.slug not in args.steps:
+                continue
             print(
                 f"[{samples:,}] {step.name:36} {result.wall_s:8.1f} s  peak "
                 f"{result.peak_tree_mb:7.1f} MB tree, {result.peak_process_mb:7.1f} MB process; "
@@ -297,12 +306,12 @@ def plot(results: list[dict[str, Any]], path: Path) -> None:
 
 
 def merge(path: Path, results: list[StepResult], command: str) -> list[dict[str, Any]]:
-    """Earlier results in `path` for other sizes, plus these (each with its command)."""
-    sizes = {r.samples for r in results}
+    """Earlier results in `path` for other sizes or steps, plus these (each with its
+    command)."""
     earlier = json.loads(path.read_text())["results"] if path.is_file() else []
-    kept = [r for r in earlier if r["samples"] not in sizes]
-    fresh = [asdict(r) | {"command": command} for r in results]
-    return sorted(kept + fresh, key=lambda r: r["samples"])
+    merged = {(r["samples"], r["step"]): r for r in earlier}
+    merged.update({(r.samples, r.step): asdict(r) | {"command": command} for r in results})
+    return sorted(merged.values(), key=lambda r: r["samples"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -315,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-tiny-clip", action="store_true", help="skip the tiny-CLIP score")
     parser.add_argument("--render-processes", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--keep", action="store_true", help="keep each size's workspace")
+    parser.add_argument(
+        "--steps", nargs="+", metavar="SLUG", help="measure only these steps (e.g. decide)"
+    )
     args = parser.parse_args(argv)
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)

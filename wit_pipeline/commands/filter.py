@@ -15,6 +15,9 @@ from wit_pipeline.commands.common import (
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
+
+DEDUPE_DEFAULTS = DedupeRule()
 
 NAME = "filter"
 HELP = "score raw samples (CLIP, pHash, size, language) and decide what to keep"
@@ -90,6 +93,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "precision/recall study in BENCHMARKS.md)",
     )
     rules.add_argument(
+        "--dedupe-colour-distance",
+        type=non_negative_int,
+        default=DEDUPE_DEFAULTS.max_colour_distance,
+        help="a pHash pair counts only if its 128-bit colour hashes are this close (default: "
+        f"{DEDUPE_DEFAULTS.max_colour_distance}; look-alike drawings share pHashes at scale)",
+    )
+    rules.add_argument(
+        "--dedupe-grouping",
+        choices=GROUPINGS,
+        default=DEDUPE_DEFAULTS.grouping,
+        help="kept: a duplicate must be close to a sample that is kept (no chains); "
+        f"transitive: connected components (default: {DEDUPE_DEFAULTS.grouping})",
+    )
+    rules.add_argument(
         "--no-dedupe",
         action="store_true",
         help="keep near duplicates (the decontamination check still uses the distance)",
@@ -150,6 +167,8 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
             langs=frozenset(x.strip() for x in args.lang.split(",")) if args.lang else None,
             dedupe_distance=args.dedupe_distance,
             dedupe=not args.no_dedupe,
+            dedupe_colour_distance=args.dedupe_colour_distance,
+            dedupe_grouping=args.dedupe_grouping,
             eval_sets=load_eval_sets(Path(args.decontaminate)) if args.decontaminate else (),
         )
     )

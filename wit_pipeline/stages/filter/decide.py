@@ -2,25 +2,35 @@
 
 Rules in order: download status, decode errors, image size, aspect ratio, caption words,
 language, CLIP score (fixed threshold, or the top fraction as DataComp), overlap with eval
-sets, then near duplicates (pHash within a Hamming distance, grouped transitively; one sample
-kept per group: highest CLIP score, then most pixels, then smallest key).
+sets, then near duplicates (`wit_pipeline.scoring.dedupe`: pHash within a Hamming distance,
+confirmed by colour hash and aspect ratio; the best sample is kept: highest CLIP score, then
+most pixels, then smallest key).
+
+Columnar, in two passes over the shards so memory grows by a few dozen bytes per sample: the
+first keeps only what the global steps need (the CLIP scores for a top-fraction threshold, and
+per hashed sample its hashes, aspect and rank), the second recomputes each shard's rules and
+writes its decisions (`sample_rules` holds the rules of one shard).
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.scoring import duplicate_groups
+from wit_pipeline.scoring.dedupe import DedupeRule, confirmed_pairs, duplicate_of
 from wit_pipeline.stages.filter.decontaminate import EvalSet, overlapping
+from wit_pipeline.stages.filter.sample_rules import ShardRules, read_shard, shard_paths
 
 
 @dataclass(frozen=True)
@@ -33,27 +43,28 @@ class DecideOptions:
     max_aspect_ratio: float = 3.0
     min_caption_words: int = 0
     langs: frozenset[str] | None = None
-    dedupe_distance: int = 8
+    dedupe_distance: int = DedupeRule.max_distance
     dedupe: bool = True
+    dedupe_colour_distance: int = DedupeRule.max_colour_distance
+    dedupe_grouping: str = DedupeRule.grouping
     eval_sets: tuple[EvalSet, ...] = ()
 
 
 @dataclass
 class Decisions:
-    """The decisions table, and the facts the funnel line prints."""
+    """What the decide phase found: the funnel, the CLIP threshold and the eval overlap."""
 
-    table: pa.Table
+    rows: int
     funnel: dict[str, int]
     clip_threshold: float | None
     eval_overlap: dict[str, tuple[int, int]]
 
     def line(self) -> str:
         """The funnel for people: kept, then each primary reason."""
-        total = self.table.num_rows
         kept = self.funnel.get("kept", 0)
-        share = 100.0 * kept / total if total else 0.0
+        share = 100.0 * kept / self.rows if self.rows else 0.0
         dropped = ", ".join(f"{k} {v:,}" for k, v in self.funnel.items() if k != "kept") or "none"
-        text = f"{total:,} samples: kept {kept:,} ({share:.1f}%); dropped: {dropped}"
+        text = f"{self.rows:,} samples: kept {kept:,} ({share:.1f}%); dropped: {dropped}"
         if self.clip_threshold is not None:
             text += f"; CLIP threshold {self.clip_threshold:.4f}"
         for name, (hits, size) in self.eval_overlap.items():
@@ -62,28 +73,46 @@ class Decisions:
         return text
 
 
-def load_samples(raw_dir: Path, scores_dir: Path) -> list[dict[str, Any]]:
-    """Every raw sample joined with its scores, in shard and key order."""
-    samples: list[dict[str, Any]] = []
-    for parquet in sorted(raw_dir.glob("[0-9]*.parquet")):
-        shard = parquet.stem
-        columns = ["key", "status", "error_code", "original_width", "original_height"]
-        raw = pq.read_table(parquet, columns=columns).to_pylist()
-        scores_path = scores_dir / f"{shard}.parquet"
-        if not scores_path.is_file():
-            raise InputError(f"{scores_path}: missing; run the score phase first")
-        scores = {r["key"]: r for r in pq.read_table(scores_path).to_pylist()}
-        for row in raw:
-            samples.append({**scores.get(row["key"], {}), **row, "shard": shard})
-    if not samples:
-        raise InputError(f"{raw_dir}: no raw shards; run download first")
-    return samples
+@dataclass
+class _Hashed:
+    """Per hashed sample (downloaded, decoded, no score error), in global row order: lists of
+    per-shard arrays until `take` joins one (and lets the parts go)."""
+
+    rows: list[np.ndarray] = field(default_factory=list)
+    phash: list[np.ndarray] = field(default_factory=list)
+    colour: list[np.ndarray] = field(default_factory=list)
+    log_aspect: list[np.ndarray] = field(default_factory=list)
+    score: list[np.ndarray] = field(default_factory=list)
+    pixels: list[np.ndarray] = field(default_factory=list)
+    keepable: list[np.ndarray] = field(default_factory=list)
+    keys_rise: bool = True
+
+    def take(self, name: str) -> np.ndarray:
+        """One column for every hashed sample; its per-shard parts are released."""
+        parts = getattr(self, name)
+        joined = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        parts.clear()
+        return joined
 
 
-def _clip_threshold(samples: list[dict], options: DecideOptions) -> float | None:
+@dataclass
+class _Global:
+    """What the second pass needs from the first: global row numbers of eval hits per set
+    and of duplicates, with the keys of the samples they duplicate."""
+
+    eval_hits: dict[str, np.ndarray]
+    duplicates: np.ndarray
+    kept_keys: dict[int, str]
+
+
+def _clip_threshold(paths: list[tuple[str, Path, Path]], options: DecideOptions) -> float | None:
     if options.min_clip_score is None and options.keep_fraction is None:
         return None
-    scores = np.array([s["clip_score"] for s in samples if s.get("clip_score") is not None])
+    parts = []
+    for _, raw, scores in paths:
+        column = read_shard(raw, scores).column("clip_score").drop_null()
+        parts.append(column.to_numpy().astype(np.float64))
+    scores = np.concatenate(parts) if parts else np.zeros(0)
     if scores.size == 0:
         raise InputError(
             "no CLIP scores in scores/: score with a --clip-model first "
@@ -94,99 +123,175 @@ def _clip_threshold(samples: list[dict], options: DecideOptions) -> float | None
     return float(np.quantile(scores, 1.0 - options.keep_fraction, method="higher"))
 
 
-def _rule_reasons(sample: dict, options: DecideOptions, threshold: float | None) -> list[tuple]:
-    """(reason, detail) for every rule before eval overlap and dedupe that drops `sample`."""
-    reasons = []
-    if sample["status"] != "success":
-        return [(sample["status"], sample.get("error_code"))]
-    if sample.get("error"):
-        # the score phase's errors start with their kind: missing_image, bad_member, ...
-        return [(sample["error"].split(":", 1)[0], sample["error"])]
-    if sample.get("width") is None:
-        return [("decode_error", "no scores for this sample")]
-    # size rules look at the image as published, not at its resized copy in raw/
-    width = sample.get("original_width") or sample["width"]
-    height = sample.get("original_height") or sample["height"]
-    if min(width, height) < options.min_image_size:
-        reasons.append(("too_small", f"{width}x{height} < {options.min_image_size}"))
-    ratio = max(width, height) / max(1, min(width, height))
-    if ratio > options.max_aspect_ratio:
-        reasons.append(("bad_aspect_ratio", f"{ratio:.2f} > {options.max_aspect_ratio:g}"))
-    words = sample.get("caption_words") or 0
-    if words < options.min_caption_words:
-        reasons.append(("few_caption_words", f"{words} < {options.min_caption_words}"))
-    if options.langs and sample.get("lang") not in options.langs:
-        reasons.append(("wrong_lang", str(sample.get("lang"))))
-    score = sample.get("clip_score")
-    if threshold is not None and (score is None or score < threshold):
-        reasons.append(
-            ("low_clip_score", f"{score if score is None else round(score, 4)} < {threshold:.4f}")
-        )
-    return reasons
+def _rank(hashed: _Hashed, key_ranks: np.ndarray | None) -> np.ndarray:
+    """A permutation: 0 for the best sample (highest CLIP score, most pixels, smallest key)."""
+    score = hashed.take("score")
+    pixels = hashed.take("pixels")
+    ties = key_ranks if key_ranks is not None else np.arange(score.size)
+    order = np.lexsort((ties, -pixels, -score))
+    del score, pixels, ties
+    rank = np.empty(order.size, dtype=np.int64)
+    rank[order] = np.arange(order.size)
+    return rank
 
 
-def _best(members: list[int], samples: list[dict]) -> int:
-    def rank(i: int) -> tuple:
-        s = samples[i]
-        score = s.get("clip_score")
-        return (-(score if score is not None else -2.0), -(s["width"] * s["height"]), s["key"])
+def _first_pass(
+    paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
+) -> tuple[_Hashed, int]:
+    """The hashed samples' dedupe facts, and how many rows there are. Checks on the way that
+    the keys rise strictly through the shards: the row number is then the key order (as with
+    img2dataset's keys), and no key needs to be held for the ranking."""
+    hashed = _Hashed()
+    offset, last_key = 0, None
+    for _, raw, scores in paths:
+        rules = ShardRules(read_shard(raw, scores), options, threshold)
+        positions = np.flatnonzero(rules.hashed)
+        if options.dedupe or options.eval_sets:
+            hashed.rows.append(positions + offset)
+            hashed.phash.append(rules.phash[positions])
+            hashed.keepable.append(~rules.any_rule[positions])
+        if options.dedupe:
+            hashed.colour.append(rules.colour_words(positions))
+            hashed.log_aspect.append(rules.log_aspect[positions].astype(np.float32))
+            hashed.score.append(rules.rank_score[positions].astype(np.float32))
+            hashed.pixels.append(rules.pixels[positions])
+        if rules.count:
+            keys = rules.keys
+            rising = rules.count < 2 or pc.all(pc.less(keys[:-1], keys[1:])).as_py()
+            if not rising or (last_key is not None and keys[0].as_py() <= last_key):
+                hashed.keys_rise = False
+            last_key = keys[-1].as_py()
+        offset += rules.count
+    return hashed, offset
 
-    return min(members, key=rank)
+
+def _key_ranks(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> np.ndarray:
+    """The rank of each of these rows' keys among them (when keys do not rise with rows)."""
+    parts, offset = [], 0
+    for _, raw, _ in paths:
+        keys = pq.read_table(raw, columns=["key"]).column("key")
+        inside = rows[(rows >= offset) & (rows < offset + len(keys))]
+        parts.extend(keys.take(pa.array(inside - offset)).chunks)
+        offset += len(keys)
+    return pc.rank(pa.chunked_array(parts, pa.string()), tiebreaker="first").to_numpy()
 
 
-def decide(samples: list[dict[str, Any]], options: DecideOptions) -> Decisions:
-    """Decisions for every sample; pure, so a dry run and the real run agree."""
-    threshold = _clip_threshold(samples, options)
-    reasons = [_rule_reasons(s, options, threshold) for s in samples]
-    hashed = [
-        i
-        for i, s in enumerate(samples)
-        if s.get("phash") is not None and not s.get("error") and s["status"] == "success"
-    ]
-    hashes = np.array([samples[i]["phash"] for i in hashed], dtype=np.uint64)
-    overlap: dict[str, tuple[int, int]] = {}
+def _global_steps(
+    paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
+) -> tuple[_Global, dict[str, tuple[int, int]], int]:
+    """The first pass, then the eval overlap and the dedupe over every hashed sample."""
+    hashed, total = _first_pass(paths, options, threshold)
+    if total == 0:
+        raise InputError(f"{paths[0][1].parent}: no raw shards; run download first")
+    rows = hashed.take("rows")
+    phash = hashed.take("phash")
+    keepable = hashed.take("keepable")
+    overlap, eval_hits = {}, {}
     for eval_set in options.eval_sets:
-        hits, matched = overlapping(hashes, eval_set, options.dedupe_distance)
+        hits, matched = overlapping(phash, eval_set, options.dedupe_distance)
         overlap[eval_set.name] = (matched, len(eval_set.hashes))
-        for position in hits:
-            reasons[hashed[position]].append(("eval_overlap", eval_set.name))
-    duplicate_of: list[str | None] = [None] * len(samples)
-    if hashes.size and options.dedupe:
-        groups: dict[int, list[int]] = {}
-        for position, label in enumerate(duplicate_groups(hashes, options.dedupe_distance)):
-            groups.setdefault(int(label), []).append(hashed[position])
-        for members in groups.values():
-            candidates = [i for i in members if not reasons[i]]
-            if len(members) < 2 or not candidates:
-                continue
-            kept = _best(candidates, samples)
-            for i in members:
-                if i != kept:
-                    reasons[i].append(("duplicate", samples[kept]["key"]))
-                    duplicate_of[i] = samples[kept]["key"]
-    funnel = Counter(r[0][0] if r else "kept" for r in reasons)
-    table = pa.Table.from_pylist(
+        eval_hits[eval_set.name] = rows[np.asarray(hits, dtype=np.int64)]
+        keepable[np.asarray(hits, dtype=np.int64)] = False
+    duplicates = np.zeros((0, 2), dtype=np.int64)
+    if phash.size and options.dedupe:
+        rule = DedupeRule(
+            max_distance=options.dedupe_distance,
+            max_colour_distance=options.dedupe_colour_distance,
+            grouping=options.dedupe_grouping,
+        )
+        pairs = confirmed_pairs(phash, hashed.take("colour"), hashed.take("log_aspect"), rule)
+        key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
+        target = duplicate_of(pairs, _rank(hashed, key_ranks), keepable, rule.grouping)
+        marked = np.flatnonzero(target >= 0)
+        duplicates = np.stack([rows[marked], rows[target[marked]]], axis=1)
+    kept_keys = _keys_of(paths, np.unique(duplicates[:, 1]))
+    return _Global(eval_hits, duplicates, kept_keys), overlap, total
+
+
+def _keys_of(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> dict[int, str]:
+    """The keys of these global row numbers (sorted), read shard by shard."""
+    found: dict[int, str] = {}
+    offset = 0
+    for _, raw, _ in paths:
+        count = pq.ParquetFile(raw).metadata.num_rows
+        inside = rows[(rows >= offset) & (rows < offset + count)]
+        if inside.size:
+            keys = pq.read_table(raw, columns=["key"]).column("key")
+            found.update(zip(inside.tolist(), keys.take(inside - offset).to_pylist(), strict=True))
+        offset += count
+    return found
+
+
+def _shard_decisions(
+    shard: str, rules: ShardRules, offset: int, facts: _Global
+) -> tuple[pa.Table, Counter]:
+    """One shard's decisions, with the primary reasons counted."""
+    reasons = rules.reasons()
+    for name, hit_rows in facts.eval_hits.items():
+        inside = hit_rows[(hit_rows >= offset) & (hit_rows < offset + rules.count)]
+        for position in (inside - offset).tolist():
+            reasons[position].append(("eval_overlap", name))
+    duplicate_keys: list[str | None] = [None] * rules.count
+    source = facts.duplicates[:, 0]
+    lo, hi = np.searchsorted(source, [offset, offset + rules.count])
+    for row, target in facts.duplicates[lo:hi].tolist():
+        key = facts.kept_keys[target]
+        reasons[row - offset].append(("duplicate", key))
+        duplicate_keys[row - offset] = key
+    primary = [r[0][0] if r else "kept" for r in reasons]
+    table = pa.table(
+        {
+            "key": rules.keys,
+            "shard": pa.array([shard] * rules.count, pa.string()),
+            "keep": pa.array([not r for r in reasons], pa.bool_()),
+            "reason": pa.array(primary, pa.string()),
+            "reasons": pa.array([[name for name, _ in r] for r in reasons], pa.list_(pa.string())),
+            "detail": pa.array(
+                [(str(r[0][1]) if r[0][1] is not None else None) if r else None for r in reasons],
+                pa.string(),
+            ),
+            "duplicate_of": pa.array(duplicate_keys, pa.string()),
+            "clip_score": rules.table.column("clip_score"),
+            "clip_model": rules.table.column("clip_model"),
+            "phash": rules.table.column("phash"),
+            "width": rules.table.column("width"),
+            "height": rules.table.column("height"),
+        },
         schema=load_schema("decisions").arrow,
-        mapping=[
-            {
-                "key": s["key"],
-                "shard": s["shard"],
-                "keep": not r,
-                "reason": r[0][0] if r else "kept",
-                "reasons": [name for name, _ in r],
-                "detail": (str(r[0][1]) if r[0][1] is not None else None) if r else None,
-                "duplicate_of": d,
-                "clip_score": s.get("clip_score"),
-                "clip_model": s.get("clip_model"),
-                "phash": s.get("phash"),
-                "width": s.get("width"),
-                "height": s.get("height"),
-            }
-            for s, r, d in zip(samples, reasons, duplicate_of, strict=True)
-        ],
     )
+    return table, Counter(primary)
+
+
+@contextmanager
+def _decisions_writer(target: Path | None) -> Iterator[pq.ParquetWriter | None]:
+    """A parquet writer into `target` through an atomic path; None for a dry run."""
+    if target is None:
+        yield None
+        return
+    with atomic_path(target) as temp, pq.ParquetWriter(temp, load_schema("decisions").arrow) as w:
+        yield w
+
+
+def decide(
+    raw_dir: Path, scores_dir: Path, options: DecideOptions, target: Path | None = None
+) -> Decisions:
+    """Decisions for every raw sample, written shard by shard to `target` (atomically) unless
+    it is None (a dry run: the same decisions, only counted)."""
+    paths = shard_paths(raw_dir, scores_dir)
+    threshold = _clip_threshold(paths, options)
+    facts, overlap, total = _global_steps(paths, options, threshold)
+    funnel: Counter = Counter()
+    with _decisions_writer(target) as writer:
+        offset = 0
+        for shard, raw, scores in paths:
+            rules = ShardRules(read_shard(raw, scores), options, threshold)
+            table, counts = _shard_decisions(shard, rules, offset, facts)
+            funnel.update(counts)
+            if writer is not None:
+                writer.write_table(table)
+            offset += rules.count
     return Decisions(
-        table=table,
+        rows=total,
         funnel=dict(funnel.most_common()),
         clip_threshold=threshold,
         eval_overlap=overlap,

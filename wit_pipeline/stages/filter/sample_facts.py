@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from wit_pipeline.scoring.colour_hash import colour_hash
 from wit_pipeline.scoring.language import detect_language
 from wit_pipeline.scoring.phash import padded_content_box, phash64
 from wit_pipeline.stages.filter.raw_tar import Member
@@ -116,23 +117,30 @@ class SampleFacts:
         except (ValueError, EOFError, OSError) as exc:
             return item.index, None, {**facts, "error": f"bad_metadata: {type(exc).__name__}"}
         try:
-            image = _decode(self._read(item.tar, item.image))
+            image = decode(self._read(item.tar, item.image))
         except Exception as exc:
             return item.index, None, {**facts, "error": f"decode_error: {_why(exc)}"}
         try:
             tensor = self.preprocess(image) if self.preprocess is not None else None
             if self.facts:
-                box = padded_content_box(image.width, image.height, *item.original)
-                # pHash works on grey: converting before the crop copies a third of the bytes
-                phash = phash64(image.convert("L").crop(box) if box else image)
-                facts.update(width=image.width, height=image.height, phash=phash)
+                facts.update(image_facts(image, item.original))
         except Exception as exc:
             size = {"width": image.width, "height": image.height}
             return item.index, None, {**facts, **size, "error": f"score_error: {_why(exc)}"}
         return item.index, tensor, facts
 
 
-def _decode(data: bytes) -> Image.Image:
+def image_facts(image: Image.Image, original: tuple[int | None, int | None]) -> dict[str, Any]:
+    """Size, pHash and colour hash of a decoded RGB image; both hashes look at the picture
+    without the padding of a `border` resize (`original`: the size before it, or Nones)."""
+    box = padded_content_box(image.width, image.height, *original)
+    # pHash works on grey: converting before the crop copies a third of the bytes
+    phash = phash64(image.convert("L").crop(box) if box else image)
+    colour = colour_hash(image.crop(box) if box else image)
+    return {"width": image.width, "height": image.height, "phash": phash, "colour_hash": colour}
+
+
+def decode(data: bytes) -> Image.Image:
     """The image in `data` as RGB; images over MAX_PIXELS are refused before decoding."""
     with Image.open(io.BytesIO(data)) as opened:
         width, height = opened.size

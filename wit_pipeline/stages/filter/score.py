@@ -1,8 +1,8 @@
 """Score phase: facts about every raw sample, once, into `scores/NNNNN.parquet`.
 
 Each image is decoded once (in DataLoader workers) and everything is derived from that decode:
-size, pHash and, when a CLIP model is given, the preprocessed tensor. Cached per shard: another
-threshold re-reads the cache; another model recomputes only the CLIP columns.
+size, pHash, colour hash and, when a CLIP model is given, the preprocessed tensor. Cached per
+shard: another threshold re-reads the cache; another model recomputes only the CLIP columns.
 """
 
 from __future__ import annotations
@@ -31,6 +31,9 @@ from wit_pipeline.stages.filter.sample_facts import (
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 EMBEDDINGS_DIR = "embeddings"
+FACTS_VERSION = 2
+"""The facts a scores file holds; a shard scored by another version is scored again (2: the
+colour hash)."""
 _SCORERS: dict[tuple[str, str], ClipScorer] = {}
 
 
@@ -93,6 +96,7 @@ def _blank_row(key: str, scorer: ClipScorer | None) -> dict[str, Any]:
         "caption_words": None,
         "lang": None,
         "phash": None,
+        "colour_hash": None,
         "clip_score": None,
         "clip_model": scorer.model_id if scorer else None,
         "error": None,
@@ -142,9 +146,12 @@ def _cached_rows(path: Path, keys: list[str]) -> list[dict[str, Any]] | None:
     if not path.is_file():
         return None
     try:
-        rows = pq.read_table(path).to_pylist()
+        table = pq.read_table(path)
     except (pa.ArrowInvalid, OSError):
         return None
+    if table.schema.names != load_schema("scores").arrow.names:
+        return None
+    rows = table.to_pylist()
     return rows if [r["key"] for r in rows] == keys else None
 
 
@@ -215,5 +222,6 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         "decoded": sum(1 for r in rows if r["width"]),
         "errors": sum(1 for r in rows if r["error"]),
         "raw": raw_fingerprint(raw_dir, job.shard),
+        "facts": FACTS_VERSION,
         "clip_model": scorer.model_id if scorer else None,
     }

@@ -10,16 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import pyarrow.parquet as pq
-
-from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
-from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide, load_samples
-from wit_pipeline.stages.filter.score import ScoreJob, raw_fingerprint, score_shard
+from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
+from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
 
 
 @dataclass(frozen=True)
@@ -81,8 +78,10 @@ def score(
         info = markers.info(shard)
         if info is None:
             continue
-        if info.get("raw") != raw_fingerprint(workspace.raw_dir, shard):
-            # the raw shard was rewritten since (e.g. by download --retry-failed): start over
+        stale = info.get("facts") != FACTS_VERSION
+        if stale or info.get("raw") != raw_fingerprint(workspace.raw_dir, shard):
+            # the raw shard was rewritten since (e.g. by download --retry-failed), or scored
+            # by a version that computed other facts: start over
             markers.forget(shard)
             (workspace.scores_dir / f"{shard}.parquet").unlink(missing_ok=True)
         elif wanted is not None and info.get("clip_model") != wanted:
@@ -131,11 +130,8 @@ def filter_stage(
     if score_options is not None:
         summary.scored, summary.cached = score(workspace, score_options, shards)
     if decide_options is not None:
-        samples = load_samples(workspace.raw_dir, workspace.scores_dir)
-        summary.decisions = decide(samples, decide_options)
-        if not dry_run:
-            with atomic_path(workspace.decisions_path) as temp:
-                pq.write_table(summary.decisions.table, temp)
-            summary.written = True
+        target = None if dry_run else workspace.decisions_path
+        summary.decisions = decide(workspace.raw_dir, workspace.scores_dir, decide_options, target)
+        summary.written = not dry_run
     summary.seconds = time.monotonic() - start
     return summary

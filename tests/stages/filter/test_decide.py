@@ -1,0 +1,192 @@
+"""The columnar decide phase gives exactly the decisions of a plain row-by-row reference (every
+raw row joined with its scores as a dict, the rules one by one, pairs by brute force), and
+scores from an older version are computed again."""
+
+import math
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from wit_pipeline.core.markers import Markers
+from wit_pipeline.scoring.dedupe import DedupeRule, duplicate_of
+from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
+
+NO_CLIP = ScoreOptions(clip=None, progress=False)
+
+
+def _samples(workspace) -> list[dict]:
+    samples = []
+    for raw in sorted(workspace.raw_dir.glob("[0-9]*.parquet")):
+        scores = {r["key"]: r for r in pq.read_table(workspace.scores_dir / raw.name).to_pylist()}
+        for row in pq.read_table(raw).to_pylist():
+            samples.append({**scores.get(row["key"], {}), **row, "shard": raw.stem})
+    return samples
+
+
+def _rule_reasons(s: dict, options: DecideOptions, threshold: float | None) -> list[tuple]:
+    if s["status"] != "success":
+        return [(s["status"], s.get("error_code"))]
+    if s.get("error"):
+        return [(s["error"].split(":", 1)[0], s["error"])]
+    if s.get("width") is None:
+        return [("decode_error", "no scores for this sample")]
+    width = s.get("original_width") or s["width"]
+    height = s.get("original_height") or s["height"]
+    reasons = []
+    if min(width, height) < options.min_image_size:
+        reasons.append(("too_small", f"{width}x{height} < {options.min_image_size}"))
+    ratio = max(width, height) / max(1, min(width, height))
+    if ratio > options.max_aspect_ratio:
+        reasons.append(("bad_aspect_ratio", f"{ratio:.2f} > {options.max_aspect_ratio:g}"))
+    words = s.get("caption_words") or 0
+    if words < options.min_caption_words:
+        reasons.append(("few_caption_words", f"{words} < {options.min_caption_words}"))
+    if options.langs and s.get("lang") not in options.langs:
+        reasons.append(("wrong_lang", str(s.get("lang"))))
+    score = s.get("clip_score")
+    if threshold is not None and (score is None or score < threshold):
+        shown = score if score is None else round(score, 4)
+        reasons.append(("low_clip_score", f"{shown} < {threshold:.4f}"))
+    return reasons
+
+
+def _log_aspect(s: dict) -> float:
+    width = s.get("original_width") or s["width"]
+    height = s.get("original_height") or s["height"]
+    return math.log(max(1, width) / max(1, height))
+
+
+def _near(a: dict, b: dict, rule: DedupeRule) -> bool:
+    colours = int.from_bytes(a["colour_hash"]) ^ int.from_bytes(b["colour_hash"])
+    return (
+        (a["phash"] ^ b["phash"]).bit_count() <= rule.max_distance
+        and colours.bit_count() <= rule.max_colour_distance
+        and abs(_log_aspect(a) - _log_aspect(b)) <= rule.max_aspect_change
+    )
+
+
+def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
+    threshold = None
+    scores = [s["clip_score"] for s in samples if s.get("clip_score") is not None]
+    if options.min_clip_score is not None:
+        threshold = options.min_clip_score
+    elif options.keep_fraction is not None:
+        threshold = float(np.quantile(scores, 1.0 - options.keep_fraction, method="higher"))
+    reasons = [_rule_reasons(s, options, threshold) for s in samples]
+    hashed = [
+        i
+        for i, s in enumerate(samples)
+        if s.get("phash") is not None and not s.get("error") and s["status"] == "success"
+    ]
+    duplicate_keys = [None] * len(samples)
+    if options.dedupe:
+        rule = DedupeRule(max_distance=options.dedupe_distance)
+
+        candidates = [samples[i] for i in hashed]
+        pairs = [
+            (a, b)
+            for a in range(len(hashed))
+            for b in range(a + 1, len(hashed))
+            if _near(candidates[a], candidates[b], rule)
+        ]
+
+        def best_first(position):
+            s = samples[hashed[position]]
+            score = s.get("clip_score")
+            return (-(score if score is not None else -2.0), -(s["width"] * s["height"]), s["key"])
+
+        order = sorted(range(len(hashed)), key=best_first)
+        rank = np.empty(len(hashed), dtype=np.int64)
+        rank[order] = np.arange(len(hashed))
+        keepable = np.array([not reasons[i] for i in hashed])
+        target = duplicate_of(np.array(pairs).reshape(-1, 2), rank, keepable, rule.grouping)
+        for position, kept in enumerate(target.tolist()):
+            if kept >= 0:
+                key = samples[hashed[kept]]["key"]
+                reasons[hashed[position]].append(("duplicate", key))
+                duplicate_keys[hashed[position]] = key
+    return [
+        {
+            "key": s["key"],
+            "shard": s["shard"],
+            "keep": not r,
+            "reason": r[0][0] if r else "kept",
+            "reasons": [name for name, _ in r],
+            "detail": (str(r[0][1]) if r[0][1] is not None else None) if r else None,
+            "duplicate_of": d,
+            "clip_score": s.get("clip_score"),
+            "clip_model": s.get("clip_model"),
+            "phash": s.get("phash"),
+            "width": s.get("width"),
+            "height": s.get("height"),
+        }
+        for s, r, d in zip(samples, reasons, duplicate_keys, strict=True)
+    ]
+
+
+def _fake_clip_scores(workspace) -> None:
+    """Random CLIP scores in the scores files, as if a model had scored them."""
+    rng = np.random.default_rng(0)
+    for path in sorted(workspace.scores_dir.glob("[0-9]*.parquet")):
+        table = pq.read_table(path)
+        decoded = table.column("width").is_valid().to_numpy()
+        values = np.where(decoded, rng.uniform(-0.1, 0.4, table.num_rows), np.nan)
+        scores = pa.array([None if math.isnan(v) else v for v in values], pa.float32())
+        at = table.schema.get_field_index("clip_score")
+        table = table.set_column(at, table.schema.field(at), scores)
+        models = pa.array(["fake:model"] * table.num_rows, pa.string())
+        at = table.schema.get_field_index("clip_model")
+        table = table.set_column(at, table.schema.field(at), models)
+        pq.write_table(table, path)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        DecideOptions(max_aspect_ratio=100),
+        DecideOptions(
+            min_image_size=100, max_aspect_ratio=2.0, min_caption_words=4, langs=frozenset({"en"})
+        ),
+        DecideOptions(keep_fraction=0.6, dedupe_distance=10),
+        DecideOptions(min_clip_score=0.1, dedupe=False),
+    ],
+    ids=["default", "every-rule", "keep-fraction", "no-dedupe"],
+)
+def test_decisions_equal_a_row_by_row_reference(workspace_copy, options):
+    filter_stage(workspace_copy, NO_CLIP, None)
+    _fake_clip_scores(workspace_copy)
+    summary = filter_stage(workspace_copy, None, options)
+    decisions = pq.read_table(workspace_copy.decisions_path).to_pylist()
+    expected = _reference(_samples(workspace_copy), options)
+    assert decisions == expected
+    assert summary.decisions.rows == len(expected)
+    assert sum(d["keep"] for d in expected) == summary.decisions.funnel["kept"]
+
+
+def test_scores_of_an_older_version_are_computed_again(workspace_copy):
+    filter_stage(workspace_copy, NO_CLIP, None)
+    markers = Markers(workspace_copy.scores_dir)
+    path = workspace_copy.scores_dir / "00000.parquet"
+    old = pq.read_table(path).drop_columns(["colour_hash"])
+    pq.write_table(old, path)
+    info = {k: v for k, v in markers.info("00000").items() if k != "facts"}
+    markers.forget("00000")
+    markers.mark_done("00000", info)
+    again = filter_stage(workspace_copy, NO_CLIP, DecideOptions())
+    assert (again.scored, again.cached) == (1, again.shards - 1)
+    assert "colour_hash" in pq.read_table(path).column_names
+
+
+def test_keys_out_of_row_order_still_break_ties_by_key(workspace_copy):
+    filter_stage(workspace_copy, NO_CLIP, None)
+    for folder in (workspace_copy.raw_dir, workspace_copy.scores_dir):
+        path = folder / "00000.parquet"
+        table = pq.read_table(path)
+        pq.write_table(table.take(np.arange(table.num_rows)[::-1]), path)
+    options = DecideOptions(max_aspect_ratio=100, dedupe_distance=10)
+    filter_stage(workspace_copy, None, options)
+    decisions = pq.read_table(workspace_copy.decisions_path).to_pylist()
+    assert decisions == _reference(_samples(workspace_copy), options)
+    assert any(d["reason"] == "duplicate" for d in decisions)

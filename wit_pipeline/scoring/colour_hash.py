@@ -1,0 +1,54 @@
+"""128-bit colour hashes: a SimHash of an image's mean-centred 16x16 RGB thumbnail.
+
+pHash works on grey, so two drawings of a similar shape in other colours (or other shapes at
+the same place) often share it. The colour hash keeps colour and finer layout: the Hamming
+distance of two colour hashes estimates the angle between the two centred thumbnails, which
+a copy that is re-encoded, resized or brightened (a scaling of the pixel values) keeps small.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+
+import numpy as np
+from PIL import Image
+
+THUMBNAIL = 16
+"""Side of the RGB thumbnail the hash projects (a box reduction of the image)."""
+
+BITS = 128
+"""Bits of the hash: random hyperplanes through the centred thumbnail, one bit each."""
+
+HASH_BYTES = BITS // 8
+
+
+@cache
+def _hyperplanes() -> np.ndarray:
+    """The (16*16*3, 128) matrix of +1/-1 hyperplanes, from sha256 so it never changes."""
+    size = THUMBNAIL * THUMBNAIL * 3 * BITS
+    stream = b"".join(
+        hashlib.sha256(f"wit-pipeline colour hash {block}".encode()).digest()
+        for block in range(-(-size // 256))
+    )
+    bits = np.unpackbits(np.frombuffer(stream, dtype=np.uint8))[:size]
+    return (bits.astype(np.float32) * 2 - 1).reshape(THUMBNAIL * THUMBNAIL * 3, BITS)
+
+
+def colour_hash(image: Image.Image) -> bytes:
+    """The 16-byte colour hash of an image (any mode; converted to RGB)."""
+    small = image.convert("RGB").resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX)
+    pixels = np.asarray(small, dtype=np.float32).reshape(-1)
+    projected = (pixels - pixels.mean()) @ _hyperplanes()
+    return np.packbits(projected > 0).tobytes()
+
+
+def as_words(hashes: bytes | list[bytes]) -> np.ndarray:
+    """Colour hashes as an (n, 2) uint64 array, from their bytes back to back."""
+    data = hashes if isinstance(hashes, bytes) else b"".join(hashes)
+    return np.frombuffer(data, dtype=np.uint64).reshape(-1, HASH_BYTES // 8)
+
+
+def colour_distance(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Bits that differ between rows of two (n, 2) uint64 arrays of colour hashes."""
+    return np.bitwise_count(a ^ b).sum(axis=1, dtype=np.int64)
