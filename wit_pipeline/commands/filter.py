@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from wit_pipeline.commands.common import (
     add_command,
@@ -114,7 +113,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     rules.add_argument(
         "--decontaminate",
         metavar="PATH",
-        help="folder of eval images or shards: drop samples that match them",
+        help="folder (or fsspec URL) of eval images or shards: drop samples that match them",
     )
     phase = parser.add_argument_group("phases")
     phase.add_argument("--score-only", action="store_true", help="only the score phase")
@@ -169,7 +168,7 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
             dedupe=not args.no_dedupe,
             dedupe_colour_distance=args.dedupe_colour_distance,
             dedupe_grouping=args.dedupe_grouping,
-            eval_sets=load_eval_sets(Path(args.decontaminate)) if args.decontaminate else (),
+            eval_sets=load_eval_sets(args.decontaminate) if args.decontaminate else (),
         )
     )
     return filter_stage(workspace, score_options, decide_options, dry_run=args.dry_run)

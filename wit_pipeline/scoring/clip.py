@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -92,6 +93,7 @@ class ClipScorer:
         if self.device == "cuda":
             model = model.half()
         self.model, self.preprocess = model, preprocess
+        self.input_side = input_side(model)
         self.tokenizer = open_clip.get_tokenizer(spec.model)
         self.dtype = torch.float16 if self.device == "cuda" else torch.float32
         self.calls = 0
@@ -109,3 +111,10 @@ class ClipScorer:
             text = torch.nn.functional.normalize(text.float(), dim=-1)
             scores = (image * text).sum(dim=-1)
         return scores.cpu().numpy(), image.cpu().numpy(), text.cpu().numpy()
+
+
+def input_side(model: Any) -> int:
+    """The larger side of a model's image input (0 when it does not say): JPEGs need not be
+    decoded larger than this for its preprocessing."""
+    size = getattr(getattr(model, "visual", None), "image_size", 0)
+    return int(max(size)) if isinstance(size, tuple | list) else int(size or 0)

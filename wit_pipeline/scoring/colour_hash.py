@@ -35,9 +35,11 @@ def _hyperplanes() -> np.ndarray:
     return (bits.astype(np.float32) * 2 - 1).reshape(THUMBNAIL * THUMBNAIL * 3, BITS)
 
 
-def colour_hash(image: Image.Image) -> bytes:
-    """The 16-byte colour hash of an image (any mode; converted to RGB)."""
-    small = image.convert("RGB").resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX)
+def colour_hash(image: Image.Image, box: tuple[float, float, float, float] | None = None) -> bytes:
+    """The 16-byte colour hash of an image (of `box` within it, in pixels, fractions allowed:
+    the box filter weighs the pixels it covers in part; any mode, converted to RGB)."""
+    rgb = image if image.mode == "RGB" else image.convert("RGB")
+    small = rgb.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX, box=box)
     pixels = np.asarray(small, dtype=np.float32).reshape(-1)
     projected = (pixels - pixels.mean()) @ _hyperplanes()
     return np.packbits(projected > 0).tobytes()

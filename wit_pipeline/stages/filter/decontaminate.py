@@ -1,25 +1,26 @@
 """Eval-set decontamination: find training samples that are near duplicates of eval images.
 
-`--decontaminate PATH`: each sub-folder of PATH is one eval set (images and WebDataset tars
-inside it, recursively); images and tars directly in PATH form a set named after PATH. The
+`--decontaminate PATH` (a folder or an fsspec folder URL): each sub-folder of PATH is one eval
+set (images and WebDataset tars inside it, recursively); images and tars directly in PATH form
+a set named after PATH. Eval images are hashed exactly as the score phase hashes samples. The
 overlap of a set is the share of its images with a near duplicate among the samples, the
 figure the CLIP paper reports per eval set.
 """
 
 from __future__ import annotations
 
-import io
 import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image
+from fsspec import AbstractFileSystem
 
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.storage import url_to_fs
 from wit_pipeline.scoring import near_duplicate_pairs
-from wit_pipeline.scoring.phash import phash64
+from wit_pipeline.stages.filter.sample_facts import decode, image_hashes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 
@@ -32,43 +33,51 @@ class EvalSet:
     hashes: np.ndarray
 
 
-def _image_bytes(paths: list[Path]) -> Iterator[bytes]:
+def _image_bytes(fs: AbstractFileSystem, paths: list[str]) -> Iterator[bytes]:
+    """The bytes of every image file and every image member of a tar among `paths`."""
     for path in paths:
-        if path.suffix.lower() in IMAGE_SUFFIXES:
-            yield path.read_bytes()
-        elif path.suffix.lower() == ".tar":
-            with tarfile.open(path) as archive:
-                for member in archive:
-                    if Path(member.name).suffix.lower() in IMAGE_SUFFIXES:
-                        handle = archive.extractfile(member)
-                        if handle is not None:
-                            yield handle.read()
+        suffix = PurePosixPath(path).suffix.lower()
+        if suffix in IMAGE_SUFFIXES:
+            yield fs.cat_file(path)
+        elif suffix == ".tar":
+            with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|*") as tar:
+                for member in tar:
+                    if PurePosixPath(member.name).suffix.lower() in IMAGE_SUFFIXES:
+                        content = tar.extractfile(member)
+                        if content is not None:
+                            yield content.read()
 
 
-def _hashes(paths: list[Path]) -> np.ndarray:
+def _hashes(fs: AbstractFileSystem, paths: list[str]) -> np.ndarray:
+    """pHashes of the readable images among `paths` (unreadable ones are skipped)."""
     values = []
-    for data in _image_bytes(sorted(paths)):
+    for data in _image_bytes(fs, sorted(paths)):
         try:
-            with Image.open(io.BytesIO(data)) as image:
-                values.append(phash64(image.convert("RGB")))
+            values.append(image_hashes(decode(data))[0])
         except Exception:
             continue
     return np.array(values, dtype=np.uint64)
 
 
-def load_eval_sets(path: Path) -> tuple[EvalSet, ...]:
-    """The eval sets under `path` (InputError if it holds no readable image)."""
-    if not path.is_dir():
-        raise InputError(f"--decontaminate {path}: not a folder")
-    sets = []
-    direct = [p for p in path.iterdir() if p.is_file()]
-    if direct:
-        sets.append(EvalSet(path.name, _hashes(direct)))
-    for folder in sorted(p for p in path.iterdir() if p.is_dir()):
-        sets.append(EvalSet(folder.name, _hashes([p for p in folder.rglob("*") if p.is_file()])))
+def load_eval_sets(url: str | Path) -> tuple[EvalSet, ...]:
+    """The eval sets under folder `url` (InputError if it holds no readable image)."""
+    fs, root = url_to_fs(url)
+    if not fs.isdir(root):
+        raise InputError(f"--decontaminate {url}: not a folder")
+    root = root.rstrip("/")
+    direct, folders = [], {}
+    for path in fs.find(root):
+        folder, _, rest = path[len(root) + 1 :].partition("/")
+        if rest:
+            folders.setdefault(folder, []).append(path)
+        else:
+            direct.append(path)
+    named = [(PurePosixPath(root).name, direct)] if direct else []
+    named += sorted(folders.items())
+    sets = [EvalSet(name, _hashes(fs, paths)) for name, paths in named]
     sets = [s for s in sets if s.hashes.size]
     if not sets:
-        raise InputError(f"--decontaminate {path}: no readable images or image tars inside")
+        raise InputError(f"--decontaminate {url}: no readable images or image tars inside")
     return tuple(sets)
 
 

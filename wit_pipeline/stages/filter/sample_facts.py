@@ -1,9 +1,11 @@
-"""What the score phase's DataLoader workers compute per raw sample, from one decode.
+"""What the score phase's DataLoader workers compute per raw sample, from small decodes.
 
 Each worker reads its sample's members from the raw tar by offset (one handle per process),
-checks the JSON member, decodes the image once (refusing decompression bombs) and derives the
-size, the pHash, the caption facts and the CLIP input from that decode. Batches are collated in
-the worker, so one tensor per batch crosses to the main process.
+checks the JSON member, reads the image's header (size; decompression bombs refused) and
+decodes a JPEG only as large as needed (libjpeg's DCT scaling): the hashes from the smallest
+scale that keeps 64 px a side, the CLIP input from one that keeps the model's input size (one
+decode when both are the same scale). Batches are collated in the worker, so one tensor per
+batch crosses to the main process.
 """
 
 from __future__ import annotations
@@ -19,11 +21,18 @@ from PIL import Image
 
 from wit_pipeline.scoring.colour_hash import colour_hash
 from wit_pipeline.scoring.language import detect_language
-from wit_pipeline.scoring.phash import padded_content_box, phash64
+from wit_pipeline.scoring.phash import HASH_INPUT, padded_content_box, phash64
 from wit_pipeline.stages.filter.raw_tar import Member
 
 MAX_PIXELS = 1 << 26
 """Largest image decoded (64 Mpx, 192 MiB as RGB): a decompression bomb is an error instead."""
+
+JPEG_SCALES = (8, 4, 2, 1)
+"""The reductions libjpeg decodes at directly (`Image.draft`), largest first."""
+
+HASH_DECODE_SIDE = 2 * HASH_INPUT
+"""Smallest side of the picture the hashes are made from: twice pHash's input, so that its
+LANCZOS shrink still smooths (an exact 1/8 decode of 32 px lost recall at distances 0 to 8)."""
 
 
 @dataclass(frozen=True)
@@ -79,12 +88,14 @@ class SampleFacts:
     """A torch Dataset: per sample (index, preprocessed tensor or None, row updates).
 
     Each worker reads its members from the tar itself (one handle per process), decodes the
-    image once and derives the size, the pHash, the caption facts and the CLIP input from it;
-    with `facts` False (cached scores, another model) only the CLIP input is made.
+    image at the scales needed and derives the size, the hashes, the caption facts and the CLIP
+    input (`clip_side`: the model's input side); with `facts` False (cached scores, another
+    model) only the CLIP input is made.
     """
 
-    def __init__(self, items: list[Item], preprocess: Any, facts: bool) -> None:
+    def __init__(self, items: list[Item], preprocess: Any, facts: bool, clip_side: int = 0) -> None:
         self.items, self.preprocess, self.facts = items, preprocess, facts
+        self.clip_side = clip_side
         self._tar: tuple[int, str, Any] | None = None
 
     def _read(self, tar_path: str, member: Member) -> bytes:
@@ -116,37 +127,111 @@ class SampleFacts:
                 json.loads(self._read(item.tar, item.metadata))
         except (ValueError, EOFError, OSError) as exc:
             return item.index, None, {**facts, "error": f"bad_metadata: {type(exc).__name__}"}
+        scale, image = None, None
         try:
-            image = decode(self._read(item.tar, item.image))
+            decoded = decode(self._read(item.tar, item.image))
+            if self.preprocess is not None:
+                scale = decoded.scale_for(self.clip_side)
+                image = decoded.pixels(scale)
+            elif self.facts:
+                scale = hash_scale(decoded, item.original)
+                image = decoded.pixels(scale)
         except Exception as exc:
             return item.index, None, {**facts, "error": f"decode_error: {_why(exc)}"}
         try:
             tensor = self.preprocess(image) if self.preprocess is not None else None
             if self.facts:
-                facts.update(image_facts(image, item.original))
+                facts.update(image_facts(decoded, item.original, (scale, image)))
         except Exception as exc:
-            size = {"width": image.width, "height": image.height}
+            size = {"width": decoded.width, "height": decoded.height}
             return item.index, None, {**facts, **size, "error": f"score_error: {_why(exc)}"}
         return item.index, tensor, facts
 
 
-def image_facts(image: Image.Image, original: tuple[int | None, int | None]) -> dict[str, Any]:
-    """Size, pHash and colour hash of a decoded RGB image; both hashes look at the picture
-    without the padding of a `border` resize (`original`: the size before it, or Nones)."""
-    box = padded_content_box(image.width, image.height, *original)
-    # pHash works on grey: converting before the crop copies a third of the bytes
-    phash = phash64(image.convert("L").crop(box) if box else image)
-    colour = colour_hash(image.crop(box) if box else image)
-    return {"width": image.width, "height": image.height, "phash": phash, "colour_hash": colour}
+def image_facts(
+    decoded: Decoded,
+    original: tuple[int | None, int | None],
+    ready: tuple[int | None, Image.Image | None] = (None, None),
+) -> dict[str, Any]:
+    """Size (from the header), pHash and colour hash of an image (see `image_hashes`)."""
+    phash, colour = image_hashes(decoded, original, ready)
+    return {"width": decoded.width, "height": decoded.height, "phash": phash, "colour_hash": colour}
 
 
-def decode(data: bytes) -> Image.Image:
-    """The image in `data` as RGB; images over MAX_PIXELS are refused before decoding."""
-    with Image.open(io.BytesIO(data)) as opened:
-        width, height = opened.size
-        if width * height > MAX_PIXELS:
-            raise ValueError(f"{width}x{height} pixels, over the limit of {MAX_PIXELS:,}")
-        return opened.convert("RGB")
+def image_hashes(
+    decoded: Decoded,
+    original: tuple[int | None, int | None] = (None, None),
+    ready: tuple[int | None, Image.Image | None] = (None, None),
+) -> tuple[int, bytes]:
+    """pHash and colour hash of an image, always from the decode at `hash_scale`, whatever
+    else it is decoded for (`ready`: a decode already made and its scale, reused when that is
+    the scale): the one hashing of the score phase and of decontamination. Both hashes look
+    at the picture without the padding of a `border` resize (`original`: the size before it,
+    or Nones)."""
+    scale = hash_scale(decoded, original)
+    image = ready[1] if ready[0] == scale and ready[1] is not None else decoded.pixels(scale)
+    content = padded_content_box(decoded.width, decoded.height, *original)
+    if content is None:
+        return phash64(image), colour_hash(image)
+    exact = (content[0] / scale, content[1] / scale, content[2] / scale, content[3] / scale)
+    return phash64(image, _scaled(content, scale)), colour_hash(image, exact)
+
+
+def hash_scale(decoded: Decoded, original: tuple[int | None, int | None]) -> int:
+    """The largest JPEG scale that keeps the picture (without padding) at least
+    HASH_DECODE_SIDE pixels a side: a square 256 px JPEG is hashed from a 1/4 decode."""
+    if not decoded.jpeg:
+        return 1
+    content = padded_content_box(decoded.width, decoded.height, *original)
+    full = content or (0, 0, decoded.width, decoded.height)
+    return next(s for s in JPEG_SCALES if s == 1 or _side(_scaled(full, s)) >= HASH_DECODE_SIDE)
+
+
+def _scaled(box: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
+    """`box` in the pixels of a decode at 1/`scale`, rounded inwards (no padding pixel)."""
+    left, top, right, bottom = box
+    return -(-left // scale), -(-top // scale), right // scale, bottom // scale
+
+
+def _side(box: tuple[int, int, int, int]) -> int:
+    """The shorter side of a box."""
+    return min(box[2] - box[0], box[3] - box[1])
+
+
+class Decoded:
+    """An image whose header has been read: its full size, and its pixels on demand at one of
+    libjpeg's DCT scales (1/1, 1/2, 1/4, 1/8; other formats always decode at full size). The
+    first decode reuses the opened header; a second one (another scale) opens the data again."""
+
+    def __init__(self, data: bytes, opened: Image.Image) -> None:
+        self.data, self.width, self.height = data, opened.width, opened.height
+        self.jpeg = opened.format == "JPEG"
+        self._opened: Image.Image | None = opened
+
+    def scale_for(self, side: int) -> int:
+        """The largest JPEG scale that keeps both sides at least `side` pixels (0: full)."""
+        if not self.jpeg or side <= 0:
+            return 1
+        return next(s for s in JPEG_SCALES if s == 1 or min(self.width, self.height) // s >= side)
+
+    def pixels(self, scale: int = 1) -> Image.Image:
+        """The image as RGB, decoded at 1/`scale` of its size where it is a JPEG."""
+        opened, self._opened = self._opened or Image.open(io.BytesIO(self.data)), None
+        with opened:
+            if scale > 1 and self.jpeg:
+                opened.draft("RGB", (self.width // scale, self.height // scale))
+            return opened.convert("RGB")
+
+
+def decode(data: bytes) -> Decoded:
+    """The image in `data` with its header read (pixels come later, at the scale needed);
+    images over MAX_PIXELS are refused before decoding."""
+    opened = Image.open(io.BytesIO(data))
+    width, height = opened.size
+    if width * height > MAX_PIXELS:
+        opened.close()
+        raise ValueError(f"{width}x{height} pixels, over the limit of {MAX_PIXELS:,}")
+    return Decoded(data, opened)
 
 
 def _why(exc: Exception) -> str:

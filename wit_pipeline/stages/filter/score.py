@@ -1,6 +1,6 @@
 """Score phase: facts about every raw sample, once, into `scores/NNNNN.parquet`.
 
-Each image is decoded once (in DataLoader workers) and everything is derived from that decode:
+Each image is decoded in DataLoader workers, a JPEG only as large as needed (see sample_facts):
 size, pHash, colour hash and, when a CLIP model is given, the preprocessed tensor. Cached per
 shard: another threshold re-reads the cache; another model recomputes only the CLIP columns.
 """
@@ -31,9 +31,9 @@ from wit_pipeline.stages.filter.sample_facts import (
 
 IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 EMBEDDINGS_DIR = "embeddings"
-FACTS_VERSION = 2
+FACTS_VERSION = 3
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
-colour hash)."""
+colour hash; 3: both hashes from a JPEG draft decode)."""
 _SCORERS: dict[tuple[str, str], ClipScorer] = {}
 
 
@@ -179,7 +179,8 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         detect_language("load the language model once, before the workers fork")
     split = DeviceNormalised.split(scorer.preprocess) if scorer else None
     transform = split or (scorer.preprocess if scorer else None)
-    dataset = SampleFacts(items, transform, facts=cached is None)
+    clip_side = scorer.input_side if scorer else 0
+    dataset = SampleFacts(items, transform, facts=cached is None, clip_side=clip_side)
     loader = DataLoader(
         dataset,
         batch_size=job.batch_size,
