@@ -12,7 +12,7 @@ from typing import Any
 
 from wit_pipeline.core.atomic import write_json_atomic
 
-from .config import TrainConfig, TrainResult
+from .config import IMAGE_TOWERS, TrainConfig, TrainResult
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 _DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.default is not MISSING}
@@ -27,6 +27,8 @@ _OPTIONS: tuple[tuple[str, type, str], ...] = (
     ("checkpoint_every", int, "write a checkpoint every N steps (and at the end)"),
     ("image_size", int, "image side in pixels"),
     ("patch_size", int, "ViT patch side in pixels"),
+    ("resnet_width", int, "ResNet stem width (its last stage has 32x the channels)"),
+    ("resnet_blocks", int, "ResNet bottleneck blocks per stage (4 stages)"),
     ("vision_width", int, "ViT width"),
     ("vision_layers", int, "ViT layers"),
     ("text_width", int, "text transformer width"),
@@ -64,6 +66,8 @@ def add_train_arguments(parser: argparse.ArgumentParser, in_workspace: bool = Fa
                         help="bf16 autocast (off: slower on the CPUs measured)")  # fmt: skip
     parser.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
                         help="random crops, flips and quarter turns while training")  # fmt: skip
+    parser.add_argument("--image-tower", choices=IMAGE_TOWERS, default=_DEFAULTS["image_tower"],
+                        help="ViT or open_clip's ModifiedResNet (%(default)s)")  # fmt: skip
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="(cpu)")
     parser.add_argument("--eval-shards", help="held-out labelled shards to evaluate on at the end")
     parser.add_argument("--export", help="also export the final model as a local-dir folder here")
@@ -78,6 +82,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         bf16=args.bf16,
         augment=args.augment,
         device=args.device,
+        image_tower=args.image_tower,
         progress=not getattr(args, "quiet", False),
         **values,
     )

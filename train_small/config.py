@@ -1,7 +1,7 @@
 """What a training run is given (TrainConfig) and what it reports back (TrainResult).
 
-The defaults are the recipe measured best per second of 2-core CPU training on filtered test-web
-data (150 steps, about 65-80 s; README, "Training (train_small)", has the figures).
+The defaults: the demo's recipe (64 px ViT, 2-layer text transformer); benchmarks/recipe_study.py
+measures it against one change at a time (README, "The demo").
 """
 
 from __future__ import annotations
@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+IMAGE_TOWERS = ("vit", "resnet")
+"""open_clip image towers a run can use: a ViT, or open_clip's ModifiedResNet."""
 
 
 @dataclass
@@ -27,9 +30,15 @@ class TrainConfig:
     workers: int = 1
     checkpoint_every: int = 50
     image_size: int = 64
+    image_tower: str = "vit"
+    """vit or resnet (open_clip's ModifiedResNet)."""
     patch_size: int = 8
     vision_width: int = 128
     vision_layers: int = 4
+    resnet_width: int = 16
+    """ModifiedResNet stem width (its last stage has 32x as many channels)."""
+    resnet_blocks: int = 1
+    """Bottleneck blocks in each of the ModifiedResNet's four stages."""
     text_width: int = 128
     text_layers: int = 2
     embed_dim: int = 128
@@ -45,7 +54,10 @@ class TrainConfig:
     progress: bool = True
 
     def __post_init__(self) -> None:
-        positive = ("steps", "batch_size", "checkpoint_every", "image_size", "patch_size")
+        positive = (
+            "steps", "batch_size", "checkpoint_every", "image_size", "patch_size",
+            "resnet_width", "resnet_blocks",
+        )  # fmt: skip
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"TrainConfig.{name} must be >= 1, got {getattr(self, name)}")
@@ -53,7 +65,12 @@ class TrainConfig:
             raise ValueError(
                 f"TrainConfig.batch_size must be >= 2 (contrastive), got {self.batch_size}"
             )
-        if self.image_size % self.patch_size:
+        if self.image_tower not in IMAGE_TOWERS:
+            raise ValueError(
+                f"TrainConfig.image_tower must be one of {', '.join(IMAGE_TOWERS)}, "
+                f"got {self.image_tower!r}"
+            )
+        if self.image_tower == "vit" and self.image_size % self.patch_size:
             raise ValueError(
                 f"TrainConfig.image_size {self.image_size} is not a multiple of patch_size "
                 f"{self.patch_size}"

@@ -23,18 +23,32 @@ VOCAB_SIZE = 49408
 """open_clip's SimpleTokenizer (CLIP's BPE) vocabulary."""
 
 
+def _vision_config(config: TrainConfig) -> dict[str, Any]:
+    """The image tower of `config.image_tower`: a ViT, or open_clip's ModifiedResNet (a list of
+    blocks per stage selects it; its attention pool splits width * 32 channels into heads of
+    32)."""
+    if config.image_tower == "resnet":
+        return {
+            "image_size": config.image_size,
+            "layers": [config.resnet_blocks] * 4,
+            "width": config.resnet_width,
+            "head_width": 32,
+        }
+    return {
+        "image_size": config.image_size,
+        "patch_size": config.patch_size,
+        "width": config.vision_width,
+        "layers": config.vision_layers,
+        "head_width": 32,
+        "mlp_ratio": 2.0,
+    }
+
+
 def model_config(config: TrainConfig) -> dict[str, Any]:
-    """The open_clip `model_cfg` of a run: ViT image tower, transformer text tower."""
+    """The open_clip `model_cfg` of a run: its image tower and a transformer text tower."""
     return {
         "embed_dim": config.embed_dim,
-        "vision_cfg": {
-            "image_size": config.image_size,
-            "patch_size": config.patch_size,
-            "width": config.vision_width,
-            "layers": config.vision_layers,
-            "head_width": 32,
-            "mlp_ratio": 2.0,
-        },
+        "vision_cfg": _vision_config(config),
         "text_cfg": {
             "context_length": config.context_length,
             "vocab_size": VOCAB_SIZE,

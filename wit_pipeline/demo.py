@@ -73,6 +73,35 @@ def _crawl(server: WebServer) -> dict[str, Any]:
     }
 
 
+def _pool_web(options: DemoOptions) -> WebConfig:
+    """The noisy pool: mismatched captions, duplicates and every fault kind."""
+    return WebConfig(
+        seed=0,
+        pages=options.pool_pages,
+        mismatch_share=options.mismatch_share,
+        slow_seconds=1.0,
+        drip_interval=0.5,
+        drip_seconds=4.0,
+        huge_bytes=32 * 2**20,
+    )
+
+
+def _seed_web(options: DemoOptions) -> WebConfig:
+    """The small clean web of the seed set: true captions, no duplicates, no faults."""
+    return WebConfig(
+        seed=1,
+        pages=options.seed_pages,
+        foreign_share=0.0,
+        mismatch_share=0.0,
+        exact_dup_share=0.0,
+        near_dup_share=0.0,
+        too_small_share=0.0,
+        extreme_aspect_share=0.0,
+        boilerplate_share=0.0,
+        faults_per_kind=0,
+    )
+
+
 class Demo:
     """One demo run in workspace `root`, printing progress through `say`."""
 
@@ -112,41 +141,25 @@ class Demo:
         self.say(f"  train: {result.line()}")
         return result
 
-    def run(self) -> dict[str, Any]:
-        """Every phase in order; returns what `W/demo.json` holds."""
-        from train_small import evaluate, export_local_dir
+    @property
+    def eval_dir(self) -> Path:
+        """The held-out labelled shards every run is evaluated on."""
+        return self.root / "eval"
+
+    def prepare(self) -> dict[str, Path]:
+        """Every phase before the final training runs: eval set, seed set, bootstrap scorer, pool
+        and each run's filtering. Returns the workspace of each run (its shards in `shards/`)."""
+        from train_small import export_local_dir
         from wit_pipeline.testweb.evalset import write_labelled_shards
 
         options, root = self.options, self.root
-        pool_web = WebConfig(
-            seed=0,
-            pages=options.pool_pages,
-            mismatch_share=options.mismatch_share,
-            slow_seconds=1.0,
-            drip_interval=0.5,
-            drip_seconds=4.0,
-            huge_bytes=32 * 2**20,
-        )
-        seed_web = WebConfig(
-            seed=1,
-            pages=options.seed_pages,
-            foreign_share=0.0,
-            mismatch_share=0.0,
-            exact_dup_share=0.0,
-            near_dup_share=0.0,
-            too_small_share=0.0,
-            extreme_aspect_share=0.0,
-            boilerplate_share=0.0,
-            faults_per_kind=0,
-        )
-        eval_dir = root / "eval"
         with self._phase("eval set"):
-            if not (eval_dir / "sizes.json").is_file():
-                write_labelled_shards(eval_dir, options.eval_samples, seed=2)
+            if not (self.eval_dir / "sizes.json").is_file():
+                write_labelled_shards(self.eval_dir, options.eval_samples, seed=2)
         seed_port, pool_port = self._ports()
         with (
-            WebServer(SyntheticWeb(seed_web), port=seed_port) as seed_server,
-            WebServer(SyntheticWeb(pool_web), port=pool_port) as pool_server,
+            WebServer(SyntheticWeb(_seed_web(options)), port=seed_port) as seed_server,
+            WebServer(SyntheticWeb(_pool_web(options)), port=pool_port) as pool_server,
         ):
             write_json_atomic(
                 root / "webs.json", {"seed": seed_server.port, "pool": pool_server.port}
@@ -185,12 +198,22 @@ class Demo:
                         "shard": {"samples_per_shard": 256},
                     },
                 )
+        with self._phase("filters"):
+            return {
+                name: root if name == "clip_score_dedupe" else self._variant(name, clip)
+                for name in RUNS
+            }
+
+    def run(self) -> dict[str, Any]:
+        """Every phase in order; returns what `W/demo.json` holds."""
+        from train_small import evaluate
+
+        options, root = self.options, self.root
         runs = []
-        for name in RUNS:
+        for name, workdir in self.prepare().items():
             with self._phase(f"run {name}"):
-                workdir = root if name == "clip_score_dedupe" else self._variant(name, clip)
                 result = self._train(workdir / "shards", workdir / "train", options.steps)
-                metrics = evaluate(result.checkpoint, str(eval_dir))
+                metrics = evaluate(result.checkpoint, str(self.eval_dir))
                 sizes = json.loads((workdir / "shards" / "sizes.json").read_text())
                 runs.append(
                     {

@@ -56,6 +56,8 @@ def test_bad_recipe_and_bad_checkpoint_exit_2(tiny_shards, tmp_path, capsys):
     argv = ["train", "--shards", str(tiny_shards), "--out", str(tmp_path / "r")]
     assert main([*argv, "--image-size", "30", "--patch-size", "8"]) == 2
     assert "image_size 30 is not a multiple of patch_size 8" in capsys.readouterr().err
+    assert main([*argv, "--resnet-width", "0"]) == 2
+    assert "resnet_width must be >= 1, got 0" in capsys.readouterr().err
     assert main(["export", "--checkpoint", str(tmp_path / "none.pt"), "--out", "x"]) == 2
     assert "no such checkpoint" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

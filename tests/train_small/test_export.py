@@ -9,13 +9,15 @@ import pyarrow.parquet as pq
 import torch
 
 from tests.workspaces import FAST
-from train_small import export_local_dir
+from train_small import TrainConfig, export_local_dir, train
 from train_small.evaluation import load_model
 from train_small.export import CONFIG_NAME, WEIGHTS_NAME
 from wit_pipeline.cli import main
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
 from wit_pipeline.stages.download import InputSpec, download
+
+from .conftest import TINY
 
 
 def _scores_by_url(workspace: Workspace) -> dict[str, float]:
@@ -40,6 +42,20 @@ def test_exported_folder_loads_in_the_clip_scorer_with_the_same_weights(trained_
         expected = torch.nn.functional.normalize(ours.encode_image(images), dim=-1)
     assert torch.allclose(torch.from_numpy(image_embeddings), expected, atol=1e-5)
     assert scores.shape == (3,) and ((scores >= -1) & (scores <= 1)).all()
+
+
+def test_resnet_tower_exports_a_plain_open_clip_folder_the_scorer_loads(tiny_shards, tmp_path):
+    resnet = {**TINY, "image_tower": "resnet", "resnet_width": 8, "steps": 3, "workers": 0}
+    run = train(TrainConfig(shards=str(tiny_shards), out_dir=tmp_path / "run", **resnet))
+    folder = export_local_dir(run.checkpoint, tmp_path / "export")
+    scorer = ClipScorer(ClipSpec(f"local-dir:{folder}", None), device="cpu")
+    ours = load_model(run.checkpoint).eval()
+    assert type(ours.visual).__name__ == "ModifiedResNet"
+    images = torch.rand(2, 3, 32, 32)
+    _, image_embeddings, _ = scorer.score(images, ["a red circle", "two blue stars"])
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(ours.encode_image(images), dim=-1)
+    assert torch.allclose(torch.from_numpy(image_embeddings), expected, atol=1e-5)
 
 
 def test_filter_command_scores_the_test_web_with_the_exported_model(
