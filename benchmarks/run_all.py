@@ -58,7 +58,7 @@ BENCHMARKS = (
     Benchmark(
         "score",
         "score_bench.py",
-        ("--images", "64", "--decode-images", "1024", "--repeats", "2", "--decode-repeats", "3"),
+        ("--images", "192", "--decode-images", "4096", "--repeats", "2", "--decode-repeats", "3"),
     ),
     Benchmark("shard", "shard_bench.py", ("--pages", "200", "--repeats", "3")),
     Benchmark("train", "train_bench.py", ("--samples", "1024", "--steps", "20")),
