@@ -4,9 +4,14 @@ take? A PNG that declares 40000x40000 is refused here, from its header alone."""
 from __future__ import annotations
 
 import io
+import re
 import warnings
 
 from PIL import Image, UnidentifiedImageError
+
+_OBJECT_REPR = re.compile(r" ?<[^<>]* at 0x[0-9a-fA-F]+>")
+"""A Python object's repr with its address (PIL names the BytesIO it read): cut from messages,
+so that two runs over the same input write the same error_message."""
 
 
 class ImageRejected(Exception):
@@ -36,7 +41,8 @@ def inspect_image(body: bytes, content_type: str, max_pixels: int) -> tuple[int,
             raise ImageRejected(
                 "not_an_image", f"body is {content_type or 'not an image'}"
             ) from exc
-        raise ImageRejected("decode_error", f"cannot read image header: {exc}") from exc
+        why = _OBJECT_REPR.sub("", str(exc))
+        raise ImageRejected("decode_error", f"cannot read image header: {why}") from exc
     if width * height > max_pixels:
         raise ImageRejected(
             "too_many_pixels", f"declares {width}x{height}, over the limit of {max_pixels:,} pixels"
