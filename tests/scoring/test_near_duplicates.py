@@ -1,11 +1,11 @@
-"""near_duplicate_pairs and duplicate_groups against a brute-force reference and edge cases."""
+"""near_duplicate_pairs against a brute-force reference and edge cases."""
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wit_pipeline.scoring import duplicate_groups, near_duplicate_kernel, near_duplicate_pairs
+from wit_pipeline.scoring import near_duplicate_kernel, near_duplicate_pairs
 from wit_pipeline.scoring import near_duplicates as index
 from wit_pipeline.scoring.near_duplicates import BANDS, _covering_keys
 
@@ -121,7 +121,6 @@ def test_empty_and_single_inputs_give_no_pairs() -> None:
         pairs = near_duplicate_pairs(hashes, 5)
         assert pairs.shape == (0, 2)
         assert pairs.dtype == np.int64
-    assert duplicate_groups(np.zeros(0, dtype=np.uint64), 3).shape == (0,)
 
 
 def test_all_identical_hashes_form_one_clique() -> None:
@@ -129,7 +128,6 @@ def test_all_identical_hashes_form_one_clique() -> None:
     pairs = near_duplicate_pairs(hashes, 0)
     assert len(pairs) == 40 * 39 // 2
     assert np.array_equal(pairs, brute_pairs(hashes, 0))
-    assert (duplicate_groups(hashes, 0) == 0).all()
 
 
 def test_exact_duplicates_are_included_and_distance_zero_excludes_neighbours() -> None:
@@ -185,12 +183,10 @@ def test_bad_input_is_refused(hashes: np.ndarray, distance: object, message: str
         near_duplicate_pairs(hashes, distance)  # type: ignore[arg-type]
 
 
-def test_groups_are_transitive_and_labelled_by_smallest_index() -> None:
+def test_pairs_of_a_chain_are_only_its_close_links() -> None:
     a = 0
     b = flip_bits(a, [0, 1, 2])
     c = flip_bits(b, [10, 11, 12])
     far = flip_bits(a, list(range(30, 60)))
     hashes = np.array([far, c, a, b, far], dtype=np.uint64)
     assert near_duplicate_pairs(hashes, 3).tolist() == [[0, 4], [1, 3], [2, 3]]
-    assert duplicate_groups(hashes, 3).tolist() == [0, 1, 1, 1, 0]
-    assert duplicate_groups(hashes, 0).tolist() == [0, 1, 2, 3, 0]

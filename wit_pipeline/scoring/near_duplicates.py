@@ -35,8 +35,6 @@ from functools import cache
 from types import ModuleType
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 BANDS = 16
 """Number of 4-bit bands the 64 hash bits are cut into."""
@@ -84,26 +82,6 @@ def _pairs(hashes: np.ndarray, max_distance: int, kernel: ModuleType | None) -> 
     distinct, inverse = np.unique(values, return_inverse=True)
     near = _distinct_pairs(distinct, distance, kernel)
     return _expand_to_indices(near, inverse.ravel(), distinct.size)
-
-
-def duplicate_groups(hashes: np.ndarray, max_distance: int) -> np.ndarray:
-    """Group label per hash: transitive closure of "within ``max_distance``".
-
-    The label is the smallest index in the group, so a hash that is kept (the first of its
-    group) has ``label == index``.
-    """
-    values = _as_hashes(hashes)
-    pairs = near_duplicate_pairs(values, max_distance)
-    n = values.size
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    graph = coo_matrix(
-        (np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)
-    )
-    _, component = connected_components(graph, directed=False)
-    smallest = np.full(component.max() + 1, n, dtype=np.int64)
-    np.minimum.at(smallest, component, np.arange(n, dtype=np.int64))
-    return smallest[component]
 
 
 def _as_hashes(hashes: np.ndarray) -> np.ndarray:
