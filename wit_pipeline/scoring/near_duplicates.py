@@ -320,28 +320,9 @@ def _key_pass(distinct: np.ndarray, key: int, distance: int) -> np.ndarray:
 
 def _extract_key(distinct: np.ndarray, key: int) -> np.ndarray:
     """The bits of the bands in ``key`` (band b = bits 4b..4b+3), packed into the low bits."""
-    mask = np.uint64(0)
-    for band in range(BANDS):
-        if key >> band & 1:
-            mask |= np.uint64(0xF << (BAND_BITS * band))
-    kept = distinct & mask
     out = np.zeros_like(distinct)
-    shift_out = 0
-    band = 0
-    while band < BANDS:
-        if not key >> band & 1:
-            band += 1
-            continue
-        run = 0
-        while band + run < BANDS and key >> (band + run) & 1:
-            run += 1
-        width = BAND_BITS * run
-        piece = kept >> np.uint64(BAND_BITS * band)
-        if width < 64:
-            piece = piece & np.uint64((1 << width) - 1)
-        out |= piece << np.uint64(shift_out)
-        shift_out += width
-        band += run
+    for source, mask, target in _runs(key).tolist():
+        out |= ((distinct >> np.uint64(source)) & np.uint64(mask)) << np.uint64(target)
     return out
 
 

@@ -109,8 +109,8 @@ def _clip_threshold(paths: list[tuple[str, Path, Path]], options: DecideOptions)
     if options.min_clip_score is None and options.keep_fraction is None:
         return None
     parts = []
-    for _, raw, scores in paths:
-        column = read_shard(raw, scores).column("clip_score").drop_null()
+    for _, _, scores in paths:
+        column = pq.read_table(scores, columns=["clip_score"]).column("clip_score").drop_null()
         parts.append(column.to_numpy().astype(np.float64))
     scores = np.concatenate(parts) if parts else np.zeros(0)
     if scores.size == 0:

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import require_valid
+from wit_pipeline.stages.filter.raw_tar import Member
 
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
 MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("offset", "size")]
@@ -53,14 +54,6 @@ TAR_TYPE_NAMES = {
     tarfile.DIRTYPE: "folder",
     tarfile.FIFOTYPE: "named pipe",
 }
-
-
-@dataclass(frozen=True)
-class Member:
-    """Where one raw tar member's bytes are: data offset and size."""
-
-    offset: int
-    size: int
 
 
 @dataclass
