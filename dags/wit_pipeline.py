@@ -2,7 +2,7 @@
 
 Every task builds the run's config from the DAG params (`pipeline_config`) and calls
 `wit_pipeline.runner.run_stage`, the function `wit-pipeline run` chains: no stage logic lives
-here. The runner's per-stage records make a task that finished before with the same options a
+here. Each task logs its stage's summary as a JSON line and returns it through XCom. The runner's per-stage records make a task that finished before with the same options a
 no-op, so a rerun after success does nothing and a rerun after a failure resumes. Each task
 returns `changed` through XCom: a stage reruns when a stage before it wrote anything in this
 DAG run, as it would under `wit-pipeline run`.
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import json
 import logging
 import sys
 from collections.abc import Callable, Iterator, Mapping
@@ -160,12 +161,16 @@ def stage_task(stage: str) -> Callable[..., XComArg]:
         except InputError as exc:
             raise AirflowFailException(str(exc)) from exc
         log.info("%s", outcome.describe())
-        return {
+        result = {
             "stage": stage,
             "ran": outcome.ran,
             "changed": changed or outcome.ran,
             "line": outcome.line,
+            "summary": outcome.summary,
         }
+        # the stage's summary as one JSON line in the task log, as `--log-json` prints it
+        log.info("%s", json.dumps({"event": "summary", **result}, default=str))
+        return result
 
     return run
 

@@ -19,14 +19,17 @@ import duckdb
 import pyarrow as pa
 
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.stage import Output
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages import PIPELINE
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class TableSource:
-    """One view: the files it reads (relative glob) and the command that writes them."""
+    """One view: a stage's declared view (the files it reads, as a relative glob) and the
+    command that writes them."""
 
     view: str
     pattern: str
@@ -49,14 +52,15 @@ class TableSource:
         )
 
 
-SOURCES = (
-    TableSource("pairs", "pairs/part-*.parquet", "scrape"),
-    TableSource("samples", "raw/[0-9]*.parquet", "download", per_shard=True),
-    TableSource("scores", "scores/[0-9]*.parquet", "filter", per_shard=True),
-    TableSource("decisions", "decisions.parquet", "filter"),
-    TableSource("manifest", "shards/manifest.parquet", "shard"),
+SOURCES = tuple(
+    TableSource(view.name, view.pattern, stage.name, view.per_shard)
+    for stage in PIPELINE
+    for output in stage.outputs
+    for view in output.views
 )
 VIEWS = tuple(source.view for source in SOURCES)
+CATALOG_OUTPUT = Output(name="catalog", path="catalog.duckdb")
+"""The catalog file, as status lists it (written by `sql`, `report` and every stage run)."""
 
 
 @dataclass

@@ -28,15 +28,13 @@ from wit_pipeline.core.logs import configure_logging, verbosity_level
 log = logging.getLogger("wit_pipeline")
 
 COMMAND_MODULES = (
-    "workspace",
+    "status",
+    "validate",
+    "schema",
     "run",
     "demo",
-    "scrape",
-    "download",
-    "filter",
-    "shard",
-    "train",
-    "report",
+    "stages",
+    "verify_shards",
     "sql",
     "testweb",
 )

@@ -1,41 +1,53 @@
-"""The one runner that chains stages: `wit-pipeline run`, the demo and the Airflow DAG use it.
+"""The one runner of stages: every command that runs a stage, `wit-pipeline run`, the demo and
+the Airflow DAG go through `execute`, which runs the stage and then, in one place, forgets the
+records of the stages after it, refreshes the catalog, records the options it ran with in
+`W/.runner/STAGE.json` and logs the summary (a JSON line under `--log-json`).
 
-Each stage runs through its command module's `run_stage`, the same function its own command
-calls. After a stage finishes, the runner records what it ran with in `W/.runner/STAGE.json`;
-a later run skips a stage whose record matches its options and whose upstream stages were not
-rerun, so running a config twice does nothing the second time, and a run killed midway
-resumes (the stages themselves resume unit by unit).
+`run_pipeline` chains a config's stages: a stage is skipped when its record holds the same
+options, no stage before it ran in this call, and its outputs are complete (as its layout
+declares them), so running a config twice does nothing the second time; a run killed midway
+resumes (the stages themselves resume unit by unit). The record says only which options made
+the outputs; whether they are complete is the stage's own markers' to say.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from wit_pipeline.catalog import refresh_catalog
-from wit_pipeline.commands.common import resolve_engine
-from wit_pipeline.config import STAGES, PipelineConfig, stage_module
+from wit_pipeline.config import STAGES, PipelineConfig
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.executor import Engine
+from wit_pipeline.core.logs import json_value, log_summary
+from wit_pipeline.core.options import StageOptions
+from wit_pipeline.core.stage import Stage
+from wit_pipeline.core.status import COMPLETE, output_status
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages import stage_named
 
 log = logging.getLogger(__name__)
+RECORDS_DIR = ".runner"
 
 
 @dataclass
 class StageOutcome:
-    """What the runner did with one stage: ran it (with its summary line) or skipped it."""
+    """What the runner did with one stage: ran it (with its summary) or skipped it."""
 
     stage: str
     ran: bool
     line: str
     seconds: float = 0.0
+    summary: dict[str, Any] = field(default_factory=dict)
+    """The summary's fields as JSON data (what `--log-json` prints)."""
+    quiet_output: bool = False
+    """The summary is the command's output (a dry run): shown even under -q."""
 
     def describe(self) -> str:
         """`stage: summary` for people."""
@@ -43,20 +55,67 @@ class StageOutcome:
 
 
 def _record_path(workspace: Workspace, stage: str) -> Path:
-    return workspace.root / ".runner" / f"{stage}.json"
+    return workspace.root / RECORDS_DIR / f"{stage}.json"
 
 
-def _fingerprint_json(config: PipelineConfig, stage: str) -> str:
-    return json.dumps(config.fingerprint(stage), sort_keys=True, default=str)
+def _fingerprint(options: StageOptions) -> str:
+    return json.dumps(options.fingerprint(), sort_keys=True, default=str)
 
 
-def _up_to_date(workspace: Workspace, config: PipelineConfig, stage: str) -> dict | None:
-    """The stage's record when it finished before with the same options, else None."""
-    path = _record_path(workspace, stage)
+def _outputs_complete(workspace: Workspace, stage: Stage, options: StageOptions) -> bool:
+    """Whether every output the stage declares is complete in the workspace (outputs sent
+    elsewhere with `out` are the stage's own to resume)."""
+    if getattr(options, "out", None):
+        return True
+    return all(
+        output_status(workspace, output, stage.suggestion, True).state == COMPLETE
+        for output in stage.outputs
+    )
+
+
+def up_to_date(workspace: Workspace, stage: Stage, options: StageOptions) -> dict | None:
+    """The stage's record when it ran before with the same options and its outputs are
+    complete, else None."""
+    path = _record_path(workspace, stage.name)
     if not path.is_file():
         return None
-    record = json.loads(path.read_text())
-    return record if record.get("options") == _fingerprint_json(config, stage) else None
+    try:
+        record = json.loads(path.read_text())
+    except ValueError:
+        return None
+    if record.get("options") != _fingerprint(options):
+        return None
+    return record if _outputs_complete(workspace, stage, options) else None
+
+
+def execute(
+    workspace: Workspace, stage: Stage, options: StageOptions, engine: Engine
+) -> StageOutcome:
+    """Run one stage, then do what follows every stage run: later records forgotten, catalog
+    refreshed, options recorded, summary logged."""
+    start = time.monotonic()
+    summary = stage.run(workspace, options, engine)
+    seconds = time.monotonic() - start
+    dry_run = bool(getattr(summary, "dry_run", False))
+    line = summary.line()
+    if not dry_run:
+        for later in STAGES[STAGES.index(stage.name) + 1 :]:
+            # what comes after a stage that ran again is stale until it runs again too
+            _record_path(workspace, later).unlink(missing_ok=True)
+    if workspace.exists():
+        refresh_catalog(workspace)
+    if not dry_run:
+        write_json_atomic(
+            _record_path(workspace, stage.name),
+            {
+                "options": _fingerprint(options),
+                "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "seconds": round(seconds, 3),
+                "summary": line,
+            },
+        )
+    log_summary(summary, stage=stage.name)
+    return StageOutcome(stage.name, True, line, seconds, json_value(summary) or {}, dry_run)
 
 
 def select_stages(
@@ -82,31 +141,40 @@ def run_stage(
     upstream_ran: bool = False,
     quiet: bool = False,
 ) -> StageOutcome:
-    """Run one stage of `config` unless it is up to date (same options, upstream unchanged)."""
+    """Run one stage of `config` unless it is up to date (same options, outputs complete,
+    nothing before it ran in this call)."""
     workspace = Workspace.at(config.workdir)
-    record = None if force or upstream_ran else _up_to_date(workspace, config, stage)
+    declared = stage_named(stage)
+    options = config.sections[stage]
+    record = None if force or upstream_ran else up_to_date(workspace, declared, options)
     if record is not None:
         return StageOutcome(stage, False, f"up to date (finished {record['finished']}), skipped")
-    args = argparse.Namespace(**vars(config.sections[stage]), quiet=int(quiet), verbose=0)
-    engine = resolve_engine(config.engine, config.ray_address, config.gpus_per_task, args)
-    start = time.monotonic()
-    summary = stage_module(stage).run_stage(workspace, args, engine)
-    seconds = time.monotonic() - start
-    for later in STAGES[STAGES.index(stage) + 1 :]:
-        # what comes after a stage that ran again is stale until it runs again too
-        _record_path(workspace, later).unlink(missing_ok=True)
-    refresh_catalog(workspace)
-    line = summary.line()
-    write_json_atomic(
-        _record_path(workspace, stage),
-        {
-            "options": _fingerprint_json(config, stage),
-            "finished": time.strftime("%Y-%m-%d %H:%M:%S"),
-            "seconds": round(seconds, 3),
-            "summary": line,
-        },
+    engine = Engine.resolve(
+        config.engine,
+        config.ray_address,
+        config.gpus_per_task,
+        required=options.required_engine(),
+        progress=not quiet,
     )
-    return StageOutcome(stage, True, line, seconds)
+    return execute(workspace, declared, options, engine)
+
+
+@dataclass
+class RunSummary:
+    """What `run_pipeline` did: the stages that ran and those skipped as up to date."""
+
+    workdir: str
+    ran: list[str]
+    skipped: list[str]
+    seconds: float
+
+    def line(self) -> str:
+        """One summary line for people."""
+        total = len(self.ran) + len(self.skipped)
+        if not self.ran:
+            return f"run: nothing to do, all {total} stages up to date in {self.workdir}"
+        names = ", ".join(self.ran)
+        return f"run: {len(self.ran)} of {total} stages ran ({names}) in {self.seconds:.1f} s"
 
 
 def run_pipeline(
@@ -118,8 +186,8 @@ def run_pipeline(
     quiet: bool = False,
     on_outcome: Callable[[StageOutcome], Any] | None = None,
 ) -> list[StageOutcome]:
-    """Run the selected stages in order; a stage reruns when its options changed or a stage
-    before it ran in this call. `on_outcome` sees each outcome as it happens."""
+    """Run the selected stages in order; a stage reruns when its options changed, its outputs
+    are incomplete or a stage before it ran in this call. `on_outcome` sees each outcome."""
     outcomes: list[StageOutcome] = []
     upstream_ran = False
     for stage in select_stages(config, from_stage, to_stage):
@@ -129,3 +197,15 @@ def run_pipeline(
         if on_outcome is not None:
             on_outcome(outcome)
     return outcomes
+
+
+def run_summary(config: PipelineConfig, outcomes: list[StageOutcome]) -> RunSummary:
+    """The summary of a `run_pipeline` call, logged (a JSON line under `--log-json`)."""
+    summary = RunSummary(
+        workdir=str(config.workdir),
+        ran=[o.stage for o in outcomes if o.ran],
+        skipped=[o.stage for o in outcomes if not o.ran],
+        seconds=sum(o.seconds for o in outcomes),
+    )
+    log_summary(summary, stage="run")
+    return summary

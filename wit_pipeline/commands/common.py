@@ -1,5 +1,5 @@
-"""What every command module shares: the parser class, global options, argument types and
-exit codes. Command modules register themselves with `add_command`; `wit_pipeline.cli` only
+"""What every command module shares: the parser class, global options, the engine they choose
+and exit codes. Command modules register themselves with `add_command`; `wit_pipeline.cli` only
 assembles them."""
 
 from __future__ import annotations
@@ -7,12 +7,12 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import ENGINES, Engine
-from wit_pipeline.core.logs import LogJsonAction, log_summary
-from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.core.logs import LogJsonAction
+from wit_pipeline.core.options import non_negative_float
 
 PROG = "wit-pipeline"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -76,44 +76,19 @@ def add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
     )
 
 
-def engine_from(args: argparse.Namespace) -> Engine:
-    """The engine the global options (or $WIT_ENGINE) ask for."""
+def engine_from(args: argparse.Namespace, required: str | None = None) -> Engine:
+    """The engine the global options (or $WIT_ENGINE) ask for; `required` is what the
+    stage's own options ask for (download's `--distributor ray`)."""
     kind = args.engine or os.environ.get("WIT_ENGINE") or "local"
     if kind not in ENGINES:
         raise InputError(f"WIT_ENGINE={kind!r}: must be one of {', '.join(ENGINES)}")
-    return resolve_engine(kind, args.ray_address, args.gpus_per_task or 0.0, args)
-
-
-def resolve_engine(
-    kind: str, ray_address: str | None, gpus_per_task: float, stage_args: argparse.Namespace
-) -> Engine:
-    """The engine for one stage run (download's `--distributor ray` asks for Ray too); a
-    missing ray package is an input error naming the extra, never a silent fallback."""
-    if getattr(stage_args, "distributor", None) == "ray":
-        kind = "ray"
-    if ray_address and kind != "ray":
-        raise InputError("--ray-address needs --engine ray (or download's --distributor ray)")
-    engine = Engine(kind, ray_address, gpus_per_task)
-    engine.require()
-    return engine
-
-
-def stage_handler(run_stage: Callable[..., Any]) -> Handler:
-    """The command handler of a stage: run it on the workspace with the chosen engine, then
-    print its summary line (also under -q for a dry run, whose summary is the output)."""
-
-    def handler(args: argparse.Namespace) -> int:
-        from wit_pipeline.catalog import refresh_catalog
-
-        workspace = Workspace.at(args.workdir)
-        summary = run_stage(workspace, args, engine_from(args))
-        refresh_catalog(workspace)
-        if not args.quiet or getattr(args, "dry_run", False):
-            print(summary.line())
-        log_summary(summary)
-        return EXIT_OK
-
-    return handler
+    return Engine.resolve(
+        kind,
+        args.ray_address,
+        args.gpus_per_task or 0.0,
+        required=required,
+        progress=not args.quiet,
+    )
 
 
 def add_command(
@@ -127,38 +102,3 @@ def add_command(
     add_global_options(parser, suppress=True)
     parser.set_defaults(handler=handler)
     return parser
-
-
-def non_negative_int(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def port(text: str) -> int:
-    value = int(text)
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be 0..65535, got {value}")
-    return value

@@ -6,8 +6,9 @@ import argparse
 import shutil
 import sys
 
-from wit_pipeline.commands.common import EXIT_OK, add_command, positive_int
+from wit_pipeline.commands.common import EXIT_OK, add_command
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.options import positive_int
 from wit_pipeline.core.workspace import Workspace
 
 SIZE_OPTIONS = {

@@ -11,7 +11,7 @@ from wit_pipeline.core.errors import InputError
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the config's stages (or print a commented default config)."""
     from wit_pipeline.config import default_config_text, load_config
-    from wit_pipeline.runner import run_pipeline
+    from wit_pipeline.runner import run_pipeline, run_summary
 
     if args.print_default_config:
         print(default_config_text())
@@ -38,14 +38,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         quiet=bool(args.quiet),
         on_outcome=show,
     )
-    ran = [o.stage for o in outcomes if o.ran]
+    summary = run_summary(config, outcomes)
     if not args.quiet:
-        seconds = sum(o.seconds for o in outcomes)
-        if ran:
-            names = ", ".join(ran)
-            print(f"run: {len(ran)} of {len(outcomes)} stages ran ({names}) in {seconds:.1f} s")
-        else:
-            print(f"run: nothing to do, all {len(outcomes)} stages up to date in {config.workdir}")
+        print(summary.line())
     return EXIT_OK
 
 

@@ -13,8 +13,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit_pipeline.catalog import VIEWS, open_catalog
-from wit_pipeline.commands.common import EXIT_OK, add_command, non_negative_int
+from wit_pipeline.commands.common import EXIT_OK, add_command
 from wit_pipeline.core.atomic import atomic_path
+from wit_pipeline.core.options import non_negative_int
 from wit_pipeline.core.workspace import Workspace
 
 MAX_CELL = 60

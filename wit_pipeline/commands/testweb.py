@@ -7,14 +7,8 @@ import sys
 import time
 from pathlib import Path
 
-from wit_pipeline.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    Parser,
-    add_command,
-    port,
-    positive_int,
-)
+from wit_pipeline.commands.common import EXIT_FAILED, EXIT_OK, Parser, add_command
+from wit_pipeline.core.options import port, positive_int
 
 
 def cmd_testweb_build(args: argparse.Namespace) -> int:

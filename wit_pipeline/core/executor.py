@@ -51,11 +51,35 @@ class Engine:
     kind: str = "local"
     ray_address: str | None = None
     gpus_per_task: float = 0.0
+    progress: bool = True
+    """Show progress bars (a terminal's choice, not the output's)."""
 
     def require(self) -> None:
         """Fail with one line naming the extra when this engine's package is missing."""
         if self.kind == "ray" and importlib.util.find_spec("ray") is None:
             raise InputError("--engine ray needs the ray package: pip install 'wit-pipeline[ray]'")
+
+    @classmethod
+    def resolve(
+        cls,
+        kind: str | None,
+        ray_address: str | None = None,
+        gpus_per_task: float = 0.0,
+        *,
+        required: str | None = None,
+        progress: bool = True,
+    ) -> Engine:
+        """The engine for one stage run: `kind` (default local) unless the stage's options
+        require another (download's `--distributor ray`); InputError for a contradiction or
+        a missing package, never a silent fallback."""
+        kind = required or kind or "local"
+        if kind not in ENGINES:
+            raise InputError(f"engine {kind!r}: must be one of {', '.join(ENGINES)}")
+        if ray_address and kind != "ray":
+            raise InputError("--ray-address needs --engine ray (or download's --distributor ray)")
+        engine = cls(kind, ray_address, gpus_per_task or 0.0, progress)
+        engine.require()
+        return engine
 
 
 @dataclass

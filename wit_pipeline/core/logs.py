@@ -74,35 +74,37 @@ class LogJsonAction(argparse.Action):
         os.environ[LOG_JSON_ENV] = "1"
 
 
-def _json_value(value: Any) -> Any:
+def json_value(value: Any) -> Any:
     """`value` as plain JSON data; None for what has no small JSON form (tables, arrays)."""
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, Path):
         return str(value)
     if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
+        return [json_value(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
+        return {str(k): json_value(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        fields = {f.name: _json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        fields = {f.name: json_value(getattr(value, f.name)) for f in dataclasses.fields(value)}
         return {k: v for k, v in fields.items() if v is not None}
     return None
 
 
-def log_summary(summary: Any) -> None:
+def log_summary(summary: Any, stage: str | None = None) -> None:
     """Under JSON logging, write a command's summary (an object with `.line()`) as one JSON
-    line on stderr, with its dataclass fields under "summary"; otherwise do nothing."""
+    line on stderr, with its dataclass fields under "summary" (and the stage it belongs to);
+    otherwise do nothing."""
     if not json_logs_enabled():
         return
-    record = logging.makeLogRecord(
-        {
-            "name": SUMMARY_LOGGER,
-            "levelno": logging.INFO,
-            "levelname": "INFO",
-            "msg": summary.line(),
-            "event": "summary",
-            "summary": _json_value(summary),
-        }
-    )
+    fields = {
+        "name": SUMMARY_LOGGER,
+        "levelno": logging.INFO,
+        "levelname": "INFO",
+        "msg": summary.line(),
+        "event": "summary",
+        "summary": json_value(summary),
+    }
+    if stage is not None:
+        fields["stage"] = stage
+    record = logging.makeLogRecord(fields)
     print(JsonLineFormatter().format(record), file=sys.stderr, flush=True)

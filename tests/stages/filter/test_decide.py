@@ -13,7 +13,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.scoring.dedupe import DedupeRule, duplicate_of
 from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 
-NO_CLIP = ScoreOptions(clip=None, progress=False)
+NO_CLIP = ScoreOptions(clip=None, workers=0, progress=False)
 
 
 def _samples(workspace) -> list[dict]:

@@ -13,7 +13,7 @@ from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 from wit_pipeline.stages.filter import score as score_module
 
-NO_CLIP = ScoreOptions(clip=None, progress=False)
+NO_CLIP = ScoreOptions(clip=None, workers=0, progress=False)
 
 
 def _decisions(workspace):

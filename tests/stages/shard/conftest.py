@@ -19,7 +19,7 @@ def filtered_testweb(downloaded_testweb, tmp_path_factory) -> Path:
     copy it with `filtered_workspace`."""
     workspace = Workspace(tmp_path_factory.mktemp("filtered") / "w")
     shutil.copytree(downloaded_testweb, workspace.root)
-    filter_stage(workspace, ScoreOptions(clip=None, progress=False), DecideOptions())
+    filter_stage(workspace, ScoreOptions(clip=None, workers=0, progress=False), DecideOptions())
     return workspace.root
 
 

@@ -24,8 +24,8 @@ from wit_pipeline.core.atomic import atomic_path, write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import input_files, input_format, open_batches, require_valid
+from wit_pipeline.stages.download.layout import PLAN_DIR, PLAN_FILE
 
-PLAN_DIR = ".input"
 OUTPUT_COLUMNS = (
     "key",
     "status",
@@ -37,7 +37,6 @@ OUTPUT_COLUMNS = (
     "sha256",
     "error_code",
 )
-PLAN_FILE = "plan.json"
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.options import codes
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
+from wit_pipeline.stages.filter.options import Options
 from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
 
 
@@ -26,7 +28,7 @@ class ScoreOptions:
     clip: ClipSpec | None = field(default_factory=ClipSpec)
     device: str = "auto"
     batch_size: int = 64
-    workers: int = 0
+    workers: int = 2
     processes: int = 1
     save_embeddings: bool = False
     progress: bool = True
@@ -43,6 +45,8 @@ class FilterSummary:
     decisions: Decisions | None = None
     written: bool = False
     seconds: float = 0.0
+    dry_run: bool = False
+    """A dry run's summary is its output: shown even under -q, and no run record is kept."""
 
     def line(self) -> str:
         """One summary line for people."""
@@ -133,5 +137,43 @@ def filter_stage(
         target = None if dry_run else workspace.decisions_path
         summary.decisions = decide(workspace.raw_dir, workspace.scores_dir, decide_options, target)
         summary.written = not dry_run
+    summary.dry_run = dry_run
     summary.seconds = time.monotonic() - start
     return summary
+
+
+def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary:
+    """The stage's entry point: score every raw sample (cached), then decide with reasons."""
+    from wit_pipeline.stages.filter.decontaminate import load_eval_sets
+
+    none = options.clip_model == "none"
+    clip = None if none else ClipSpec(options.clip_model, options.pretrained)
+    score_options = ScoreOptions(
+        clip=clip,
+        device=options.device,
+        batch_size=options.batch_size,
+        workers=options.workers,
+        processes=options.processes,
+        save_embeddings=options.save_embeddings,
+        progress=engine.progress,
+        engine=engine,
+    )
+    decide_options = DecideOptions(
+        min_clip_score=options.min_clip_score,
+        keep_fraction=options.keep_fraction,
+        min_image_size=options.min_image_size,
+        max_aspect_ratio=options.max_aspect_ratio,
+        min_caption_words=options.min_caption_words,
+        langs=codes(options.lang),
+        dedupe_distance=options.dedupe_distance,
+        dedupe=not options.no_dedupe,
+        dedupe_colour_distance=options.dedupe_colour_distance,
+        dedupe_grouping=options.dedupe_grouping,
+        eval_sets=load_eval_sets(options.decontaminate) if options.decontaminate else (),
+    )
+    return filter_stage(
+        workspace,
+        None if options.decide_only else score_options,
+        None if options.score_only else decide_options,
+        dry_run=options.dry_run,
+    )

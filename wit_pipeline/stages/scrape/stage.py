@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from wit_pipeline.core.atomic import atomic_folder, atomic_path, remove_stale_temps
 from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.options import codes
 from wit_pipeline.core.parquet_parts import write_parts
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
@@ -37,9 +38,10 @@ from wit_pipeline.stages.scrape.archives import (
 from wit_pipeline.stages.scrape.captions import CaptionRules, caption_drop_reason
 from wit_pipeline.stages.scrape.crawl import CrawlOptions, crawl
 from wit_pipeline.stages.scrape.html import BAD_URL, ImageCandidate, extract_images, resolve_url
+from wit_pipeline.stages.scrape.layout import UNITS_DIR
+from wit_pipeline.stages.scrape.options import Options
 from wit_pipeline.stages.scrape.sources import SourceSpec, plan_sources
 
-UNITS_DIR = ".units"
 SEQ_COLUMN = "_seq"
 BATCH_ROWS = 8192
 FLOW_COUNTS = ("pages", "images", "pairs")
@@ -334,3 +336,34 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
         }
     )
     return summary
+
+
+def run(workspace: Workspace, options: Options, engine: Engine) -> ScrapeSummary:
+    """The stage's entry point: scrape `options.sources` with the rules the options set."""
+    settings = ScrapeOptions(
+        rules=CaptionRules(
+            min_chars=options.min_chars,
+            min_words=options.min_words,
+            max_chars=options.max_chars,
+            drop_boilerplate=not options.keep_boilerplate,
+            langs=codes(options.lang),
+        ),
+        crawl=CrawlOptions(
+            max_depth=options.max_depth,
+            max_pages=options.max_pages,
+            requests_per_second=options.rate,
+            same_host=not options.any_host,
+            respect_robots=not options.ignore_robots,
+            timeout=options.timeout,
+            max_page_bytes=options.max_page_bytes,
+            allow_private_networks=options.allow_private_networks,
+        ),
+        base_url=options.base_url,
+        dedupe_url=options.dedupe_url,
+        max_page_bytes=options.max_page_bytes,
+        rows_per_part=options.rows_per_part,
+        processes=options.processes,
+        progress=engine.progress,
+        engine=engine,
+    )
+    return scrape(workspace, list(options.sources), settings)

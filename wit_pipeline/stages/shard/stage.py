@@ -31,17 +31,20 @@ from wit_pipeline.core.executor import Engine, Unit, run_units
 from wit_pipeline.core.markers import MARKER_DIR, STAGE_UNIT
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.shard.layout import (
+    MANIFEST_FILE,
+    OUTPUT_FILES,
+    REJECTED_FILE,
+    SIZES_FILE,
+    STATS_FILE,
+    WIDS_INDEX_FILE,
+)
+from wit_pipeline.stages.shard.options import Options
 from wit_pipeline.stages.shard.plan import Plan, Rejected, make_plan
 from wit_pipeline.stages.shard.write import MANIFEST_PARTS, manifest_part, write_shard
 
 log = logging.getLogger(__name__)
 
-SIZES_FILE = "sizes.json"
-MANIFEST_FILE = "manifest.parquet"
-STATS_FILE = "stats.json"
-WIDS_INDEX_FILE = "index.wids.json"
-REJECTED_FILE = "rejected.parquet"
-OUTPUT_FILES = (SIZES_FILE, MANIFEST_FILE, STATS_FILE, WIDS_INDEX_FILE, REJECTED_FILE)
 REJECTED_SCHEMA = pa.schema(
     [("raw_shard", pa.string()), ("raw_key", pa.string()), ("reason", pa.string())]
 )
@@ -272,3 +275,16 @@ class _ShardWork:
         if self.remote_out is not None:
             _mark_done(self.remote_out, Path(job.name).stem, info)
         return info
+
+
+def run(workspace: Workspace, options: Options, engine: Engine) -> ShardSummary:
+    """The stage's entry point: write the kept samples as shuffled WebDataset shards."""
+    return write_shards(
+        workspace,
+        samples_per_shard=options.samples_per_shard,
+        seed=options.seed,
+        out=options.out,
+        processes=options.processes,
+        progress=engine.progress,
+        engine=engine,
+    )

@@ -24,8 +24,8 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core import storage
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.shard.layout import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
 from wit_pipeline.stages.shard.plan import MAX_TEXT_BYTES, MEMBER_EXTENSIONS
-from wit_pipeline.stages.shard.stage import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
 
 EXPECTED = frozenset(MEMBER_EXTENSIONS)
 

@@ -1,4 +1,5 @@
-"""`wit-pipeline shard` and `verify-shards`: the kept samples as WebDataset shards, checked."""
+"""`wit-pipeline verify-shards PATH`: check a folder of shards (and, inside a workspace, that it
+holds exactly the kept samples)."""
 
 from __future__ import annotations
 
@@ -6,55 +7,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from wit_pipeline.commands.common import (
-    EXIT_FAILED,
-    EXIT_OK,
-    add_command,
-    positive_int,
-    stage_handler,
-)
+from wit_pipeline.commands.common import EXIT_FAILED, EXIT_OK, add_command
 from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.executor import Engine
 from wit_pipeline.core.workspace import Workspace
-
-NAME = "shard"
-HELP = "write the kept samples as shuffled WebDataset shards"
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The stage's options: flags on the command line, keys of its section in a run config."""
-    parser.add_argument(
-        "--samples-per-shard",
-        type=positive_int,
-        default=10_000,
-        help="samples per shard; every shard is full but the last (default: 10000)",
-    )
-    parser.add_argument("--seed", type=int, default=0, help="shuffle seed (default: 0)")
-    parser.add_argument(
-        "--out",
-        metavar="PATH",
-        help="output folder: a path or an fsspec URL such as s3://bucket/shards "
-        "(default: W/shards)",
-    )
-    parser.add_argument(
-        "--processes", type=positive_int, default=1, help="shards written at once (default: 1)"
-    )
-
-
-def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
-    """Write the kept samples as shuffled WebDataset shards with sizes.json and a manifest."""
-    from wit_pipeline.stages.shard import write_shards
-
-    return write_shards(
-        workspace,
-        samples_per_shard=args.samples_per_shard,
-        seed=args.seed,
-        out=args.out,
-        processes=args.processes,
-        progress=not args.quiet,
-        engine=engine,
-    )
 
 
 def _workspace_of(path: str, workdir: str | None) -> Workspace | None:
@@ -86,8 +42,7 @@ def cmd_verify_shards(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add `shard` and `verify-shards` to the top-level parser."""
-    add_arguments(add_command(sub, NAME, HELP, stage_handler(run_stage)))
+    """Add `verify-shards` to the top-level parser."""
     verify = add_command(
         sub,
         "verify-shards",

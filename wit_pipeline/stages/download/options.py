@@ -1,0 +1,122 @@
+"""What a user sets for `download`: its flags on the command line, its keys in a run config.
+The names follow img2dataset's options where they exist."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from wit_pipeline.core.options import (
+    StageOptions,
+    non_negative_int,
+    option,
+    positive_float,
+    positive_int,
+)
+
+RESIZING = "resizing (img2dataset's Resizer)"
+FETCHING = "fetching"
+
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """The download stage's options (see DownloadOptions for the run's structured settings)."""
+
+    input: str | None = option(
+        None,
+        "parquet, CSV or JSONL file or folder (default: the workspace's pairs/)",
+        positional=True,
+        metavar="INPUT",
+    )
+    url_col: str = option("url", "column with the image URL (default: url)")
+    caption_col: str = option("caption", "column with the caption; '' for none (default: caption)")
+    save_additional_columns: str | None = option(
+        None, "comma-separated input columns to keep in the output", metavar="COLS"
+    )
+    samples_per_shard: int = option(
+        10_000, "input rows per raw shard (default: 10000)", type=positive_int
+    )
+    processes: int = option(
+        os.cpu_count() or 1,
+        "shards downloaded at once (default: all cores)",
+        type=positive_int,
+        runtime=True,
+    )
+    threads: int = option(
+        64, "concurrent fetches per process (default: 64)", type=positive_int, runtime=True
+    )
+    distributor: str = option(
+        "multiprocessing",
+        "how shards are spread: a local process pool, or Ray tasks (same as the global "
+        "--engine ray; default: multiprocessing)",
+        choices=("multiprocessing", "ray"),
+    )
+    image_size: int = option(256, "(default: 256)", type=positive_int, group=RESIZING)
+    resize_mode: str = option(
+        "border",
+        "(default: border)",
+        choices=("no", "border", "keep_ratio", "keep_ratio_largest", "center_crop"),
+        group=RESIZING,
+    )
+    resize_only_if_bigger: bool = option(False, "never upscale small images", group=RESIZING)
+    encode_format: str = option(
+        "jpg", "(default: jpg)", choices=("jpg", "png", "webp"), group=RESIZING
+    )
+    encode_quality: int = option(95, "(default: 95)", type=non_negative_int, group=RESIZING)
+    min_image_size: int = option(
+        0,
+        "drop images whose smaller side is below this (default: 0)",
+        type=non_negative_int,
+        group=RESIZING,
+    )
+    max_aspect_ratio: float = option(
+        float("inf"),
+        "drop images more elongated than this (default: no limit)",
+        type=positive_float,
+        group=RESIZING,
+    )
+    max_pixels: int = option(
+        100_000_000,
+        "refuse images declaring more pixels, before decoding (default: 1e8)",
+        type=positive_int,
+        group=RESIZING,
+    )
+    timeout: float = option(
+        10.0,
+        "overall deadline per request in seconds (default: 10)",
+        type=positive_float,
+        group=FETCHING,
+    )
+    retries: int = option(
+        2, "retries of transient failures (default: 2)", type=non_negative_int, group=FETCHING
+    )
+    max_bytes: int = option(
+        25_000_000,
+        "largest body accepted (default: 25000000)",
+        type=positive_int,
+        group=FETCHING,
+    )
+    max_redirects: int = option(5, "(default: 5)", type=non_negative_int, group=FETCHING)
+    max_per_host: int = option(
+        16,
+        "concurrent requests per host and process (default: 16)",
+        type=positive_int,
+        group=FETCHING,
+    )
+    ignore_robots: bool = option(False, "do not read robots.txt of image hosts", group=FETCHING)
+    ignore_x_robots_tag: bool = option(
+        False, "fetch even when X-Robots-Tag says noai/noimageai/noindex", group=FETCHING
+    )
+    allow_private_networks: bool = option(
+        False, "allow loopback and private addresses (test webs, intranets)", group=FETCHING
+    )
+    overwrite: bool = option(False, "delete raw/ first (needed to download another input there)")
+    retry_failed: bool = option(
+        False,
+        "fetch again only rows that failed for a transient reason (timeouts, 5xx, 429, "
+        "connection errors) and rewrite their shards",
+    )
+
+    def required_engine(self) -> str | None:
+        """`--distributor ray` asks for the Ray engine, as the global `--engine ray` does."""
+        return "ray" if self.distributor == "ray" else None

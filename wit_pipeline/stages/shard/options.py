@@ -1,0 +1,27 @@
+"""What a user sets for `shard`: its flags on the command line, its keys in a run config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wit_pipeline.core.options import StageOptions, option, positive_int
+
+
+@dataclass(frozen=True)
+class Options(StageOptions):
+    """The shard stage's options."""
+
+    samples_per_shard: int = option(
+        10_000,
+        "samples per shard; every shard is full but the last (default: 10000)",
+        type=positive_int,
+    )
+    seed: int = option(0, "shuffle seed (default: 0)", type=int)
+    out: str | None = option(
+        None,
+        "output folder: a path or an fsspec URL such as s3://bucket/shards (default: W/shards)",
+        metavar="PATH",
+    )
+    processes: int = option(
+        1, "shards written at once (default: 1)", type=positive_int, runtime=True
+    )
