@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import tarfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -39,10 +38,10 @@ from torch.utils.data import IterableDataset
 from webdataset import autodecode
 from webdataset.gopen import gopen
 from webdataset.shardlists import expand_urls
-from webdataset.tariterators import base_plus_ext
 from webdataset.utils import pytorch_worker_info
 
 from wit_pipeline.core import storage
+from wit_pipeline.core.tar import MAX_IMAGE_BYTES, TarWalk, member_problem, open_stream
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +50,7 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 """A URL scheme (`http:`, `s3:`, `pipe:`); other sources are local paths, checked to exist."""
 GOPEN_SCHEMES = ("pipe", "http", "https")
 """Schemes webdataset's gopen opens itself (curl, a pipe); other URLs go through fsspec."""
-MAX_MEMBER_BYTES = 64 * 2**20
+MAX_MEMBER_BYTES = MAX_IMAGE_BYTES
 """Largest tar member read into memory; a sample with a larger one is skipped."""
 
 
@@ -142,17 +141,6 @@ class EpochShards(IterableDataset):
             yield {"url": url}
 
 
-def member_problem(info: tarfile.TarInfo, max_member_bytes: int) -> str | None:
-    """Why a tar member is not read: not a regular file, a path leaving the folder, too big."""
-    if not info.isreg():
-        return "not a regular file"
-    if info.name.startswith("/") or ".." in info.name.split("/"):
-        return "an absolute or '..' name"
-    if info.size > max_member_bytes:
-        return f"declares {info.size:,} bytes, over the limit of {max_member_bytes:,}"
-    return None
-
-
 def _finished(sample: Sample | None, problem: str | None) -> Iterator[Sample]:
     """Yield a grouped sample, or log why it is skipped."""
     if sample is None:
@@ -163,30 +151,40 @@ def _finished(sample: Sample | None, problem: str | None) -> Iterator[Sample]:
         log.warning("skipping sample %s in %s: %s", sample["__key__"], sample["__url__"], problem)
 
 
+class DamagedShard(ValueError):
+    """A shard whose tar is cut short or damaged; the samples before the damage were read."""
+
+
 def tar_samples(
     stream: Any, url: str, max_member_bytes: int = MAX_MEMBER_BYTES
 ) -> Iterator[Sample]:
-    """The samples of one tar stream (consecutive members with the same key), checked member by
-    member; only members that pass are read, one at a time."""
+    """The samples of one tar stream (consecutive members with the same key; gzip, bzip2 and
+    xz tars decompressed), checked member by member with the project's one tar reader; only
+    members that pass are read, one at a time. A damaged tar ends with DamagedShard."""
     sample: Sample | None = None
     problem: str | None = None
-    with tarfile.open(fileobj=stream, mode="r|*") as tar:
-        for info in tar:
-            tar.members = []
-            key, ext = base_plus_ext(info.name)
-            if key is None:
-                continue
-            if sample is None or key != sample["__key__"]:
-                yield from _finished(sample, problem)
-                sample, problem = {"__key__": key, "__url__": url}, None
-            ext = ext.lower()
-            trouble = member_problem(info, max_member_bytes)
-            if trouble is None and (ext in sample or ext.startswith("__")):
-                trouble = "a second member with the same name, or a reserved one"
-            if trouble is not None:
-                problem = problem or f"member {info.name[:100]!r}: {trouble}"
-                continue
-            sample[ext] = tar.extractfile(info).read()
+    walk = TarWalk(open_stream(stream))
+    for entry in walk:
+        key, ext = entry.key_ext
+        if not key:
+            continue
+        if sample is None or key != sample["__key__"]:
+            yield from _finished(sample, problem)
+            sample, problem = {"__key__": key, "__url__": url}, None
+        trouble = member_problem(entry, max_member_bytes, flat=False)
+        if trouble is None and (ext in sample or ext.startswith("__")):
+            trouble = "a second member with the same name, or a reserved one"
+        if trouble is not None:
+            problem = problem or f"member {entry.name[:100]!r}: {trouble}"
+            continue
+        data = walk.read(entry, max_member_bytes)
+        if data is None:
+            sample = None  # cut short: the shard's damage below names it
+            break
+        sample[ext] = data
+    if walk.damage and not walk.damage.startswith("tar ends at byte"):
+        yield from _finished(sample, problem)
+        raise DamagedShard(f"{url}: {walk.damage}")
     yield from _finished(sample, problem)
 
 

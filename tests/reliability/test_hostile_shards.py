@@ -92,8 +92,8 @@ def hostile_raw_workspace(root: Path, outside: Path) -> dict[str, str]:
     raw.mkdir(parents=True)
     absolute = str(outside / "abs")
     expected = {
-        "../escape": "unsafe member name",
-        absolute: "unsafe member name",
+        "../escape": "a path, not a flat name",
+        absolute: "a path, not a flat name",
         "000000004": "not a regular file",
         "000000005": "not a regular file",
         "000000006": "declares 1,073,741,824 bytes, over the limit",
@@ -101,8 +101,8 @@ def hostile_raw_workspace(root: Path, outside: Path) -> dict[str, str]:
         "000000008": ".json member is not JSON",
         "000000009": ".txt member is not UTF-8",
         "000000010": ".json member is not a JSON object",
-        "000010002": "ends past the end of the tar",
-        "000010003": "no .jpg, .txt, .json member; raw tar unreadable",
+        "000010002": "cut short",
+        "000010003": "no .jpg, .txt, .json member; tar cut short",
     }
     write_tar(
         raw / "00000.tar",
@@ -207,14 +207,14 @@ def test_verify_shards_names_each_hostile_member(tmp_path, place, outside):
     assert ran.code == 1
     assert ran.peak_mib - baseline.peak_mib < OWN_MEMORY_MIB
     for line in [
-        "00000.tar: member '../000000001.jpg' has an unsafe name",
-        f"00000.tar: member '{outside}/000000002.jpg' has an unsafe name",
-        "00000.tar: member '000000003.jpg' is not a regular file",
-        "00000.tar: member '000000004.jpg' is not a regular file",
+        "00000.tar: member '../000000001.jpg': a path, not a flat name",
+        f"00000.tar: member '{outside}/000000002.jpg': a path, not a flat name",
+        "00000.tar: member '000000003.jpg': not a regular file (symbolic link)",
+        "00000.tar: member '000000004.jpg': not a regular file (character device)",
         "00000.tar: 000000006.json is not JSON",
-        "00000.tar: member 000000007.json declares 104,857,600 bytes, over the limit",
-        "00001.tar: member 000000010.jpg is truncated",
-        "00001.tar: not a readable tar",
+        "00000.tar: member '000000007.json': declares 104,857,600 bytes, over the limit",
+        "00001.tar: member '000000010.jpg': cut short",
+        "00001.tar: not a readable tar (tar cut short inside member '000000010.jpg')",
     ]:
         assert line in ran.err, line
     assert tree(tmp_path) == before and not any(outside.iterdir())

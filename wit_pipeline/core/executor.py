@@ -96,7 +96,7 @@ class UnitsFailed(RuntimeError):
 
 
 def run_units(
-    marker_dir: Path,
+    marker_dir: Path | str,
     units: Sequence[Unit],
     work: WorkFn,
     *,
@@ -105,26 +105,37 @@ def run_units(
     progress: bool = True,
     engine: Engine | None = None,
     gpus_per_task: float = 0.0,
+    done_if: Callable[[str, dict[str, Any]], bool] | None = None,
+    replaces: Path | None = None,
 ) -> RunResult:
     """Run `work(unit.payload)` for each unit not yet done; `processes=1` runs in this process.
     Under Ray each unit is a task asking for `gpus_per_task` GPUs (scoring on GPU actors).
 
-    The work function is the same whatever the engine; markers are written here, by the driver.
+    The work function is the same whatever the engine; markers are written here, by the driver,
+    in `marker_dir` (a local folder or an fsspec URL). `done_if(unit, marker facts)` may doubt a
+    marker (an object store's upload gone missing): such a unit runs again. `replaces`: a folder
+    whose markers of these units are forgotten before they run and written again, with the same
+    facts, when each finishes (a rerun that rewrites another run's finished units in place).
     """
     engine = engine or Engine()
     engine.require()
-    marker_dir.mkdir(parents=True, exist_ok=True)
     markers = Markers(marker_dir)
-    for path in remove_stale_temps(marker_dir):
-        log.info("removed %s left by an interrupted run", path)
+    if markers.local:
+        Path(marker_dir).mkdir(parents=True, exist_ok=True)
+        for path in remove_stale_temps(Path(marker_dir)):
+            log.info("removed %s left by an interrupted run", path)
+    replaced = Markers(replaces) if replaces is not None else None
     result = RunResult()
     todo = []
     for unit in units:
-        if markers.is_done(unit.name):
+        info = markers.info(unit.name)
+        if info is not None and (done_if is None or done_if(unit.name, info)):
             result.skipped.append(unit.name)
-            result.infos[unit.name] = markers.info(unit.name) or {}
+            result.infos[unit.name] = info
         else:
             todo.append(unit)
+            if replaced is not None:
+                replaced.forget(unit.name)
     # no bar object at all without progress: even a disabled tqdm starts its monitor thread
     bar = (
         tqdm(total=len(units), initial=len(result.skipped), desc=desc, unit="unit", leave=False)
@@ -142,6 +153,8 @@ def run_units(
             result.errors[unit.name] = f"{type(exc).__name__}: {exc}"
         else:
             markers.mark_done(unit.name, info)
+            if replaced is not None:
+                replaced.mark_done(unit.name, info)
             result.infos[unit.name] = {"unit": unit.name, **info}
         if bar is not None:
             bar.update(1)
@@ -210,3 +223,25 @@ def _ray_outcomes(
     finally:
         if started_here:
             ray.shutdown()
+
+
+def mark_stage_done(marker_dir: Path | str, info: dict[str, Any]) -> None:
+    """Record that every unit of a stage's folder finished, with the stage's facts."""
+    Markers(marker_dir).mark_stage_done(info)
+
+
+def record_units(marker_dir: Path | str, infos: dict[str, dict[str, Any]]) -> None:
+    """Mark units the stage produced in one step of its own (scrape's merged parts) as done."""
+    markers = Markers(marker_dir)
+    for unit, info in infos.items():
+        markers.mark_done(unit, info)
+
+
+def forget_units(marker_dir: Path | str, units: Sequence[str] = (), *, every: bool = False) -> None:
+    """Forget the markers of `units` (or, with `every`, all of the folder's, stage marker
+    included), so the next run does them again."""
+    markers = Markers(marker_dir)
+    if every:
+        markers.clear()
+    for unit in units:
+        markers.forget(unit)

@@ -1,8 +1,12 @@
 """Per-unit completion markers, so a killed stage resumes where it stopped.
 
 A unit is one piece of a stage's work (usually one shard). When a unit's outputs are all in
-place, the stage writes `DIR/.done/UNIT.json` (atomically, with whatever facts it wants to
-keep); on a rerun, units with a marker are skipped. `STAGE_UNIT` marks the whole stage done.
+place, `DIR/.done/UNIT.json` is written (atomically, with whatever facts the unit returned); on
+a rerun, units with a marker are skipped. `STAGE_UNIT` marks the whole stage done. The folder
+may be an fsspec URL (s3://, memory://): a marker is then one object, written whole after the
+unit's outputs were uploaded.
+
+Only the executor (core.executor) writes markers; everyone else reads them.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import write_json_atomic
 
 MARKER_DIR = ".done"
@@ -20,38 +25,63 @@ _UNIT_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
 class Markers:
-    """Completion markers of one stage folder."""
+    """Completion markers of one stage folder (a local path or an fsspec URL)."""
 
     def __init__(self, stage_dir: Path | str) -> None:
-        self.directory = Path(stage_dir) / MARKER_DIR
+        self.local = storage.is_local(stage_dir)
+        self.directory: Path | str = (
+            storage.local_path(stage_dir) / MARKER_DIR
+            if self.local
+            else storage.join(stage_dir, MARKER_DIR)
+        )
 
-    def _path(self, unit: str) -> Path:
+    def _path(self, unit: str) -> Path | str:
         if not _UNIT_NAME.match(unit):
             raise ValueError(f"bad unit name {unit!r}: use letters, digits, '_', '-', '.'")
-        return self.directory / f"{unit}.json"
+        if self.local:
+            return self.directory / f"{unit}.json"
+        return storage.join(self.directory, f"{unit}.json")
 
     def is_done(self, unit: str) -> bool:
         """Whether `unit` finished."""
-        return self._path(unit).is_file()
+        path = self._path(unit)
+        return path.is_file() if self.local else storage.exists(path)
 
     def mark_done(self, unit: str, info: dict[str, Any] | None = None) -> None:
         """Record that `unit` finished, with optional JSON-able facts (counts, timings)."""
-        write_json_atomic(self._path(unit), {"unit": unit, **(info or {})})
+        record = {"unit": unit, **(info or {})}
+        if self.local:
+            write_json_atomic(self._path(unit), record)
+        else:
+            storage.write_json(self._path(unit), record)
 
     def info(self, unit: str) -> dict[str, Any] | None:
         """The facts stored with `unit`'s marker, or None if it has none."""
         path = self._path(unit)
-        return json.loads(path.read_text()) if path.is_file() else None
+        if self.local:
+            return json.loads(path.read_text()) if path.is_file() else None
+        return json.loads(storage.read_bytes(path)) if storage.exists(path) else None
 
     def forget(self, unit: str) -> None:
         """Drop one unit's marker, so the next run does that unit again."""
-        self._path(unit).unlink(missing_ok=True)
+        path = self._path(unit)
+        if self.local:
+            path.unlink(missing_ok=True)
+        else:
+            storage.remove(path)
 
     def done_units(self) -> list[str]:
         """Names of the finished units, sorted, without the stage marker."""
-        if not self.directory.is_dir():
-            return []
-        return sorted(p.stem for p in self.directory.glob("*.json") if p.stem != STAGE_UNIT)
+        if self.local:
+            if not self.directory.is_dir():
+                return []
+            names = [p.stem for p in self.directory.glob("*.json")]
+        else:
+            names = [
+                url.rsplit("/", 1)[-1].removesuffix(".json")
+                for url in storage.glob(self.directory, "*.json")
+            ]
+        return sorted(name for name in names if name != STAGE_UNIT)
 
     def stage_done(self) -> bool:
         """Whether the whole stage finished."""
@@ -63,6 +93,5 @@ class Markers:
 
     def clear(self) -> None:
         """Forget every marker (a forced rerun of the stage)."""
-        if self.directory.is_dir():
-            for path in self.directory.glob("*.json"):
-                path.unlink()
+        for unit in [*self.done_units(), STAGE_UNIT]:
+            self.forget(unit)

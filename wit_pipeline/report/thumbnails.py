@@ -11,8 +11,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from wit_pipeline.core.tar import Member, TarIndex, image_member, index_tar, read_member
 from wit_pipeline.report.html import data_uri
-from wit_pipeline.stages.filter.score import index_tar_images
 
 THUMBNAIL_SIZE = 112
 JPEG_QUALITY = 80
@@ -23,12 +23,12 @@ class Thumbnails:
 
     def __init__(self, raw_dir: Path, size: int = THUMBNAIL_SIZE) -> None:
         self.raw_dir, self.size = raw_dir, size
-        self._indexes: dict[str, dict[str, tuple[int, int]]] = {}
+        self._indexes: dict[str, TarIndex] = {}
 
-    def _member(self, shard: str, key: str) -> tuple[int, int] | None:
+    def _member(self, shard: str, key: str) -> Member | None:
         if shard not in self._indexes:
-            self._indexes[shard] = index_tar_images(self.raw_dir / f"{shard}.tar")[0]
-        return self._indexes[shard].get(key)
+            self._indexes[shard] = index_tar(self.raw_dir / f"{shard}.tar")
+        return image_member(self._indexes[shard], key)
 
     def uri(self, shard: str, key: str) -> str | None:
         """The sample's image as a JPEG thumbnail data: URI; None when it has no readable
@@ -36,11 +36,8 @@ class Thumbnails:
         member = self._member(shard, key)
         if member is None:
             return None
-        offset, size = member
         try:
-            with open(self.raw_dir / f"{shard}.tar", "rb") as handle:
-                handle.seek(offset)
-                data = handle.read(size)
+            data = read_member(self.raw_dir / f"{shard}.tar", member)
             with Image.open(io.BytesIO(data)) as opened:
                 image = opened.convert("RGB")
         except (OSError, ValueError, Image.DecompressionBombError):

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import tarfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -28,7 +27,7 @@ import pyarrow.parquet as pq
 
 from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
-from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.tar import index_tar, read_member
 from wit_pipeline.net.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
 from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
 from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
@@ -214,13 +213,14 @@ def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
     fetched again, so an interrupted retry converges."""
     stem = Path(job.raw_dir) / f"{job.shard_id:05d}"
     table = pq.read_table(stem.with_suffix(".parquet"))
+    tar = stem.with_suffix(".tar")
+    index = index_tar(tar)
     ext = job.resize.encode_format
-    images: dict[str, bytes] = {}
-    with tarfile.open(stem.with_suffix(".tar")) as archive:
-        for member in archive:
-            key, _, suffix = member.name.partition(".")
-            if suffix == ext:
-                images[key] = archive.extractfile(member).read()
+    images = {
+        key: read_member(tar, members[ext])
+        for key, members in index.members.items()
+        if ext in members and key not in index.problems
+    }
     keep: dict[int, Outcome] = {}
     for index, record in enumerate(table.to_pylist()):
         lost = record["status"] == SUCCESS and record["key"] not in images
@@ -267,9 +267,6 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     codes: Counter = Counter()
     messages: Counter = Counter()
     stem = f"{job.shard_id:05d}"
-    raw_markers = Markers(job.raw_dir)
-    if job.retry_failed:
-        raw_markers.forget(stem)
     with atomic_folder(Path(job.raw_dir), stem) as temp:
         writer = WebDatasetSampleWriter(
             job.shard_id,
@@ -330,6 +327,4 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
         "duration": end - start,
         "retried": len(rows) - len(keep) if job.retry_failed else 0,
     }
-    if job.retry_failed:
-        raw_markers.mark_done(stem, info)
     return info

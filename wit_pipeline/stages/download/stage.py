@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.executor import Engine, Unit, run_units
+from wit_pipeline.core.executor import Engine, Unit, mark_stage_done, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.net.fetch import FetchOptions
@@ -115,7 +115,6 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             shutil.rmtree(raw_dir)
         shard_inputs = plan_shards(local, raw_dir, fingerprint)
     digits = key_digits(spec.samples_per_shard)
-    markers = Markers(raw_dir)
     jobs = [
         ShardJob(
             shard_id=i,
@@ -154,6 +153,7 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
         desc="download",
         progress=options.progress,
         engine=options.engine,
+        replaces=raw_dir if options.retry_failed else None,
     )
     if options.retry_failed:
         shutil.rmtree(marker_dir)
@@ -168,7 +168,8 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
         seconds=time.monotonic() - start,
         retried=sum(info.get("retried", 0) for info in result.infos.values()),
     )
-    markers.mark_stage_done(
+    mark_stage_done(
+        raw_dir,
         {
             "rows": rows,
             "status": summary.status,

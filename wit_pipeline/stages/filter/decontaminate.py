@@ -9,7 +9,7 @@ figure the CLIP paper reports per eval set.
 
 from __future__ import annotations
 
-import tarfile
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -19,10 +19,12 @@ from fsspec import AbstractFileSystem
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.storage import url_to_fs
+from wit_pipeline.core.tar import MAX_IMAGE_BYTES, TarWalk, member_problem, open_stream
 from wit_pipeline.scoring import near_duplicate_pairs
 from wit_pipeline.stages.filter.sample_facts import decode, image_hashes
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -34,18 +36,39 @@ class EvalSet:
 
 
 def _image_bytes(fs: AbstractFileSystem, paths: list[str]) -> Iterator[bytes]:
-    """The bytes of every image file and every image member of a tar among `paths`."""
+    """The bytes of every image file and every image member of a tar among `paths`, each at
+    most MAX_IMAGE_BYTES (larger ones, links and unsafe members are skipped with a log line);
+    tars are read with the project's one tar reader, never extracted."""
     for path in paths:
         suffix = PurePosixPath(path).suffix.lower()
         if suffix in IMAGE_SUFFIXES:
+            size = fs.size(path)
+            if size is not None and size > MAX_IMAGE_BYTES:
+                log.warning(
+                    "%s: %s bytes, over the limit of %s; skipped", path, size, MAX_IMAGE_BYTES
+                )
+                continue
             yield fs.cat_file(path)
         elif suffix == ".tar":
-            with fs.open(path, "rb") as handle, tarfile.open(fileobj=handle, mode="r|*") as tar:
-                for member in tar:
-                    if PurePosixPath(member.name).suffix.lower() in IMAGE_SUFFIXES:
-                        content = tar.extractfile(member)
-                        if content is not None:
-                            yield content.read()
+            yield from _tar_images(fs, path)
+
+
+def _tar_images(fs: AbstractFileSystem, path: str) -> Iterator[bytes]:
+    with fs.open(path, "rb") as handle:
+        walk = TarWalk(open_stream(handle))
+        for entry in walk:
+            if PurePosixPath(entry.name).suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            problem = member_problem(entry, MAX_IMAGE_BYTES, flat=False)
+            data = None if problem else walk.read(entry, MAX_IMAGE_BYTES)
+            if data is None:
+                log.warning(
+                    "%s: member %r skipped: %s", path, entry.name[:100], problem or "cut short"
+                )
+                continue
+            yield data
+        if walk.damage and not walk.damage.startswith("tar ends at byte"):
+            log.warning("%s: %s", path, walk.damage)
 
 
 def _hashes(fs: AbstractFileSystem, paths: list[str]) -> np.ndarray:

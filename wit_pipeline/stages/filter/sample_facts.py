@@ -19,10 +19,10 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from wit_pipeline.core.tar import Member
 from wit_pipeline.scoring.colour_hash import colour_hash
 from wit_pipeline.scoring.language import detect_language
 from wit_pipeline.scoring.phash import HASH_INPUT, padded_content_box, phash64
-from wit_pipeline.stages.filter.raw_tar import Member
 
 MAX_PIXELS = 1 << 26
 """Largest image decoded (64 Mpx, 192 MiB as RGB): a decompression bomb is an error instead."""

@@ -18,9 +18,9 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.tar import IMAGE_EXTENSIONS, TarIndex, index_tar
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
 from wit_pipeline.scoring.language import detect_language
-from wit_pipeline.stages.filter.raw_tar import TarIndex, index_tar
 from wit_pipeline.stages.filter.sample_facts import (
     DeviceNormalised,
     Item,
@@ -29,7 +29,6 @@ from wit_pipeline.stages.filter.sample_facts import (
     collate,
 )
 
-IMAGE_EXTENSIONS = ("jpg", "jpeg", "png", "webp")
 EMBEDDINGS_DIR = "embeddings"
 FACTS_VERSION = 3
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
@@ -73,18 +72,6 @@ def scorer_for(spec: ClipSpec, device: str) -> ClipScorer:
     if key not in _SCORERS:
         _SCORERS[key] = ClipScorer(spec, device)
     return _SCORERS[key]
-
-
-def index_tar_images(path: Path) -> tuple[dict[str, tuple[int, int]], int]:
-    """(offset, size) of each readable image member by key, from the tar headers alone, and how
-    many keys have members that will not be read (see `raw_tar`)."""
-    index = index_tar(path)
-    images = {}
-    for key, members in index.members.items():
-        ext = next((e for e in IMAGE_EXTENSIONS if e in members), None)
-        if ext is not None and key not in index.problems:
-            images[key] = (members[ext].offset, members[ext].size)
-    return images, len(index.problems) + (index.damage is not None)
 
 
 def _blank_row(key: str, scorer: ClipScorer | None) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.executor import Engine, Unit, run_units
+from wit_pipeline.core.executor import Engine, Unit, forget_units, mark_stage_done, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.options import codes
 from wit_pipeline.core.workspace import Workspace
@@ -86,10 +86,10 @@ def score(
         if stale or info.get("raw") != raw_fingerprint(workspace.raw_dir, shard):
             # the raw shard was rewritten since (e.g. by download --retry-failed), or scored
             # by a version that computed other facts: start over
-            markers.forget(shard)
+            forget_units(workspace.scores_dir, [shard])
             (workspace.scores_dir / f"{shard}.parquet").unlink(missing_ok=True)
         elif wanted is not None and info.get("clip_model") != wanted:
-            markers.forget(shard)
+            forget_units(workspace.scores_dir, [shard])
     jobs = [
         ScoreJob(
             shard=s,
@@ -113,7 +113,8 @@ def score(
         engine=options.engine,
         gpus_per_task=options.engine.gpus_per_task,
     )
-    markers.mark_stage_done(
+    mark_stage_done(
+        workspace.scores_dir,
         {"clip_model": wanted, "shards": len(shards), "seconds": round(time.monotonic() - start, 3)}
     )
     return len(shards) - len(result.skipped), len(result.skipped)

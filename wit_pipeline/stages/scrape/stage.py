@@ -22,8 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_folder, atomic_path, remove_stale_temps
-from wit_pipeline.core.executor import Engine, Unit, run_units
-from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.executor import (
+    Engine,
+    Unit,
+    forget_units,
+    mark_stage_done,
+    record_units,
+    run_units,
+)
 from wit_pipeline.core.options import codes
 from wit_pipeline.core.parquet_parts import write_parts
 from wit_pipeline.core.schemas import load_schema
@@ -285,8 +291,7 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
         for s in specs
     ]
     unique_units = list({u.name: u for u in units}.values())
-    part_markers = Markers(pairs_dir)
-    part_markers.clear()
+    forget_units(pairs_dir, every=True)
     result = run_units(
         units_dir,
         unique_units,
@@ -324,9 +329,9 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
         counts=dict(counts),
         seconds=time.monotonic() - start,
     )
-    for name, rows in parts:
-        part_markers.mark_done(Path(name).stem, {"rows": rows})
-    part_markers.mark_stage_done(
+    record_units(pairs_dir, {Path(name).stem: {"rows": rows} for name, rows in parts})
+    mark_stage_done(
+        pairs_dir,
         {
             "pairs": summary.pairs,
             "dropped": summary.dropped,

@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tarfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +32,8 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.tar import Member, TarIndex, index_tar
 from wit_pipeline.core.validate import require_valid
-from wit_pipeline.stages.filter.raw_tar import Member
 
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
 MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("offset", "size")]
@@ -43,28 +41,6 @@ MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("off
 DECISION_COLUMNS = ["key", "shard", "clip_score", "clip_model", "phash", "width", "height"]
 KEY_DIGITS = 9
 SHARD_DIGITS = 5
-MAX_IMAGE_BYTES = 64 * 2**20
-MAX_TEXT_BYTES = 2**20
-"""Largest raw image member copied, and largest caption or JSON member read into memory."""
-TAR_TYPE_NAMES = {
-    tarfile.SYMTYPE: "symbolic link",
-    tarfile.LNKTYPE: "hard link",
-    tarfile.CHRTYPE: "character device",
-    tarfile.BLKTYPE: "block device",
-    tarfile.DIRTYPE: "folder",
-    tarfile.FIFOTYPE: "named pipe",
-}
-
-
-@dataclass
-class RawIndex:
-    """One raw tar's usable members by key and extension, and why each unusable key is not."""
-
-    members: dict[str, dict[str, Member]] = field(default_factory=dict)
-    problems: dict[str, str] = field(default_factory=dict)
-    tar_problem: str | None = None
-
-
 @dataclass(frozen=True)
 class Rejected:
     """A kept sample left out of the shards, and why."""
@@ -148,47 +124,6 @@ def shard_name(index: int, shards: int) -> str:
     return f"{index:0{max(SHARD_DIGITS, len(str(shards - 1)))}d}.tar"
 
 
-def _unsafe_name(name: str) -> bool:
-    """Raw tars are flat (img2dataset's layout): a name with a path separator or a leading '..'
-    could point outside a folder it were extracted to."""
-    return "/" in name or "\\" in name or name.startswith("..")
-
-
-def _member_problem(info: tarfile.TarInfo, ext: str, tar_size: int) -> str | None:
-    if _unsafe_name(info.name):
-        return f"unsafe member name {info.name[:100]!r}"
-    if not info.isfile():
-        kind = TAR_TYPE_NAMES.get(info.type, f"tar type {info.type!r}")
-        return f".{ext} member is not a regular file but a {kind}"
-    if info.offset_data + info.size > tar_size:
-        return f".{ext} member ends past the end of the tar (truncated)"
-    limit = MAX_IMAGE_BYTES if ext == "jpg" else MAX_TEXT_BYTES
-    if info.size > limit:
-        return f".{ext} member declares {info.size:,} bytes, over the limit of {limit:,}"
-    return None
-
-
-def index_raw_tar(path: Path) -> RawIndex:
-    """Members by raw key and extension, read from the tar headers only; a key with an
-    unusable member gets a problem instead; a tar unreadable from some point on is noted."""
-    index = RawIndex()
-    tar_size = os.path.getsize(path)
-    try:
-        with tarfile.open(path, "r:") as tar:
-            for info in tar:
-                key, dot, ext = info.name.rpartition(".")
-                if not dot or ext not in MEMBER_EXTENSIONS:
-                    continue
-                problem = _member_problem(info, ext, tar_size)
-                if problem is not None:
-                    index.problems.setdefault(key, problem)
-                else:
-                    index.members.setdefault(key, {})[ext] = Member(info.offset_data, info.size)
-    except (tarfile.TarError, OSError, EOFError) as exc:
-        index.tar_problem = f"raw tar unreadable after its first {len(index.members)} keys ({exc})"
-    return index
-
-
 def _content_problem(handle: IO[bytes], members: dict[str, Member]) -> str | None:
     """Why a sample's caption or JSON member is unusable, read from the open raw tar."""
     txt, meta = members["txt"], members["json"]
@@ -205,14 +140,14 @@ def _content_problem(handle: IO[bytes], members: dict[str, Member]) -> str | Non
     return None if isinstance(parsed, dict) else ".json member is not a JSON object"
 
 
-def sample_problem(index: RawIndex, key: str, handle: IO[bytes]) -> str | None:
+def sample_problem(index: TarIndex, key: str, handle: IO[bytes]) -> str | None:
     """Why the raw sample `key` cannot be sharded, or None when it can."""
     if key in index.problems:
         return index.problems[key]
     members = index.members.get(key, {})
     missing = [ext for ext in MEMBER_EXTENSIONS if ext not in members]
     if missing:
-        where = f"; {index.tar_problem}" if index.tar_problem else ""
+        where = f"; {index.damage}" if index.damage else ""
         return f"no {', '.join('.' + m for m in missing)} member{where}"
     return _content_problem(handle, members)
 
@@ -251,7 +186,7 @@ def _usable(kept: pa.Table, raw_dir: Path, digest: Any) -> tuple[pa.Table, list[
         path = raw_dir / f"{raw_shard}.tar"
         if not path.is_file():
             raise InputError(f"{path}: raw shard named in decisions.parquet is missing")
-        index = index_raw_tar(path)
+        index = index_tar(path)
         keys = kept["key"].slice(start, count).to_pylist()
         with open(path, "rb") as handle:
             for row, key in enumerate(keys, start):

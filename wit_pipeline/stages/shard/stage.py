@@ -14,9 +14,7 @@ what is uploaded; the index files and the stage marker come last.
 
 from __future__ import annotations
 
-import json
 import logging
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,8 +25,8 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.executor import Engine, Unit, run_units
-from wit_pipeline.core.markers import MARKER_DIR, STAGE_UNIT
+from wit_pipeline.core.executor import Engine, Unit, forget_units, mark_stage_done, run_units
+from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard.layout import (
@@ -85,51 +83,21 @@ def _log_rejections(rejected: list[Rejected]) -> None:
         log.log(level, "raw %s/%s left out: %s", item.raw_shard, item.raw_key, item.reason)
 
 
-def _marker(out: str, unit: str) -> str:
-    """Where the completion marker of `unit` is in the shards folder `out`."""
-    return storage.join(out, MARKER_DIR, f"{unit}.json")
-
-
-def _mark_done(out: str, unit: str, info: dict[str, Any]) -> None:
-    """Write `unit`'s completion marker in `out` (the format core.markers reads)."""
-    storage.write_json(_marker(out, unit), {"unit": unit, **info})
-
-
-def _markers(out: str) -> dict[str, dict[str, Any]]:
-    """The completion markers in the shards folder `out`, by unit."""
-    return {
-        url.rsplit("/", 1)[-1].removesuffix(".json"): json.loads(storage.read_bytes(url))
-        for url in storage.glob(storage.join(out, MARKER_DIR), "*.json")
-    }
-
-
-def _forget_other_plans(out: str, plan: Plan) -> dict[str, dict[str, Any]]:
-    """Remove shards and markers left by a run with another plan (changed input or options);
-    the markers of this plan's finished shards, by unit."""
-    markers = _markers(out)
-    if all(info.get("plan", plan.fingerprint) == plan.fingerprint for info in markers.values()):
-        return markers
+def _forget_other_plans(out: str, plan: Plan) -> None:
+    """Remove shards and markers left by a run with another plan (changed input or options)."""
+    markers = Markers(out)
+    infos = [markers.info(unit) or {} for unit in markers.done_units()]
+    if all(info.get("plan", plan.fingerprint) == plan.fingerprint for info in infos):
+        return
     log.info("%s: shards of another plan found; writing every shard again", out)
+    forget_units(out, every=True)
     stale = [
-        *(_marker(out, unit) for unit in markers),
         *storage.glob(out, "[0-9]*.tar"),
         *storage.glob(storage.join(out, MANIFEST_PARTS), "*.parquet"),
         *(storage.join(out, name) for name in OUTPUT_FILES),
     ]
     for url in stale:
         storage.remove(url)
-    return {}
-
-
-def _uploaded(out: str, markers: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The shards already in the remote folder `out` (markers of this plan): a marker, written
-    after the upload, and an object of the size it records."""
-    sizes = storage.file_sizes(out)
-    return {
-        unit: info
-        for unit, info in markers.items()
-        if unit != STAGE_UNIT and sizes.get(f"{unit}.tar") == info.get("filesize")
-    }
 
 
 def _write_manifest(out: str, names: list[str]) -> None:
@@ -141,8 +109,7 @@ def _write_manifest(out: str, names: list[str]) -> None:
         pq.ParquetWriter(temp, schema) as writer,
     ):
         for part in parts:
-            with storage.open_input(part) as handle:
-                writer.write_table(pq.read_table(handle).cast(schema))
+            writer.write_table(storage.read_table(part).cast(schema))
 
 
 def _write_indexes(
@@ -191,19 +158,21 @@ def _run_jobs(
     out: str, plan: Plan, processes: int, progress: bool, engine: Engine | None
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Write the plan's unfinished shards; every shard's facts, and how many were resumed.
-    Locally the executor keeps the markers beside the shards; for a remote folder each job
-    writes its own marker after its upload, and the executor's go to a throwaway folder."""
-    done = _forget_other_plans(out, plan)
-    units = [Unit(Path(job.name).stem, job) for job in plan.jobs]
-    options = {"processes": processes, "desc": "shard", "progress": progress, "engine": engine}
-    if storage.is_local(out):
-        result = run_units(storage.local_path(out), units, _ShardWork(plan.fingerprint), **options)
-        return result.infos, len(result.skipped)
-    uploaded = _uploaded(out, done)
-    todo = [unit for unit in units if unit.name not in uploaded]
-    with tempfile.TemporaryDirectory(prefix="wit-shard-markers-") as markers:
-        result = run_units(Path(markers), todo, _ShardWork(plan.fingerprint, out), **options)
-    return {**uploaded, **result.infos}, len(units) - len(todo)
+    The executor keeps the markers beside the shards (written after each upload on an object
+    store); a shard counts as done only when its tar is there, of the size its marker says."""
+    _forget_other_plans(out, plan)
+    sizes = storage.file_sizes(out)
+    result = run_units(
+        out,
+        [Unit(Path(job.name).stem, job) for job in plan.jobs],
+        _ShardWork(plan.fingerprint),
+        processes=processes,
+        desc="shard",
+        progress=progress,
+        engine=engine,
+        done_if=lambda unit, info: sizes.get(f"{unit}.tar") == info.get("filesize"),
+    )
+    return result.infos, len(result.skipped)
 
 
 def _make_folder(out: str) -> None:
@@ -241,9 +210,8 @@ def write_shards(
     _log_rejections(plan.rejected)
     infos, resumed = _run_jobs(target, plan, processes, progress, engine)
     total = _write_indexes(target, plan, infos, samples_per_shard, seed)
-    _mark_done(
+    mark_stage_done(
         target,
-        STAGE_UNIT,
         {
             "plan": plan.fingerprint,
             "shards": len(plan.jobs),
@@ -264,17 +232,12 @@ def write_shards(
 
 @dataclass(frozen=True)
 class _ShardWork:
-    """The executor's work function: write one shard and tag its marker with the plan; for a
-    remote folder (`remote_out`), also leave the marker there, after the upload."""
+    """The executor's work function: write one shard and tag its facts with the plan."""
 
     fingerprint: str
-    remote_out: str | None = None
 
     def __call__(self, job: Any) -> dict[str, Any]:
-        info = {**write_shard(job), "plan": self.fingerprint}
-        if self.remote_out is not None:
-            _mark_done(self.remote_out, Path(job.name).stem, info)
-        return info
+        return {**write_shard(job), "plan": self.fingerprint}
 
 
 def run(workspace: Workspace, options: Options, engine: Engine) -> ShardSummary:

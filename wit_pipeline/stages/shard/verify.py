@@ -13,19 +13,18 @@ memory://, ...): tars are read through fsspec the same way, member by member.
 from __future__ import annotations
 
 import json
-import tarfile
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from wit_pipeline.core import storage
+from wit_pipeline.core.tar import MAX_TEXT_BYTES, TarWalk, limit_for, member_problem
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard.layout import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
-from wit_pipeline.stages.shard.plan import MAX_TEXT_BYTES, MEMBER_EXTENSIONS
+from wit_pipeline.stages.shard.plan import MEMBER_EXTENSIONS
 
 EXPECTED = frozenset(MEMBER_EXTENSIONS)
 
@@ -61,57 +60,35 @@ def _check_sample(
     seen.raw[(str(meta.get("raw_shard")), str(meta.get("raw_key")))] += 1
 
 
-def _member_problem(info: tarfile.TarInfo, tar_size: int) -> str | None:
-    """Why a member cannot be part of a sample: its type, name, or a size past the end."""
-    if not info.isfile():
-        return f"member {info.name[:100]!r} is not a regular file"
-    if info.name.startswith("/") or ".." in info.name.split("/") or "/" in info.name:
-        return f"member {info.name[:100]!r} has an unsafe name (a path, not a key)"
-    if info.offset_data + info.size > tar_size:
-        return f"member {info.name} is truncated ({info.size:,} bytes declared)"
-    return None
-
-
-def _member_data(tar: tarfile.TarFile, info: tarfile.TarInfo, ext: str) -> bytes | None:
-    """The JSON member's bytes (the only content checked here; images and captions are not
-    held in memory), or None; an oversized JSON member is reported instead of read."""
-    if ext != "json":
-        return None
-    if info.size > MAX_TEXT_BYTES:
-        raise ValueError(f"declares {info.size:,} bytes, over the limit of {MAX_TEXT_BYTES:,}")
-    return tar.extractfile(info).read()
-
-
 def _read_shard(url: str, seen: _Seen, problems: list[str]) -> None:
     """Read every member header of one tar (and the JSON members), grouping consecutive
     members into samples; memory stays bounded whatever sizes the headers declare."""
     shard = url.rsplit("/", 1)[-1]
     count = 0
     current: tuple[str, dict[str, bytes | None]] | None = None
-    tar_size = storage.size(url) or 0
+    tar_size = storage.size(url)
     try:
-        with storage.open_input(url) as handle, tarfile.open(fileobj=handle, mode="r:") as tar:
-            for info in tar:
-                problem = _member_problem(info, tar_size)
+        with storage.open_input(url) as handle:
+            walk = TarWalk(handle, tar_size)
+            for entry in walk:
+                key, ext = entry.key_ext
+                problem = member_problem(entry, limit_for(ext), tar_size)
                 if problem:
-                    problems.append(f"{shard}: {problem}")
+                    problems.append(f"{shard}: member {entry.name[:100]!r}: {problem}")
                     continue
-                key, _, ext = info.name.partition(".")
                 if ext not in EXPECTED:
-                    problems.append(f"{shard}: member {info.name}: key with a dot or unknown type")
-                try:
-                    data = _member_data(tar, info, ext)
-                except ValueError as exc:
-                    problems.append(f"{shard}: member {info.name} {exc}")
-                    data = None
+                    problems.append(f"{shard}: member {entry.name}: key with a dot or unknown type")
+                data = walk.read(entry, MAX_TEXT_BYTES) if ext == "json" else None
                 if current is None or current[0] != key:
                     if current is not None:
                         _check_sample(shard, *current, seen, problems)
                     current = (key, {})
-                    seen.where.setdefault(key, []).append((shard, info.offset))
+                    seen.where.setdefault(key, []).append((shard, entry.header))
                     count += 1
                 current[1][ext] = data
-    except (tarfile.TarError, OSError, EOFError) as exc:
+            if walk.damage:
+                problems.append(f"{shard}: not a readable tar ({walk.damage})")
+    except OSError as exc:
         problems.append(f"{shard}: not a readable tar ({type(exc).__name__}: {exc})")
     if current is not None:
         _check_sample(shard, *current, seen, problems)
@@ -143,8 +120,7 @@ def _check_sizes(folder: str, seen: _Seen, problems: list[str]) -> None:
 def _read_table(path: Path | str, columns: list[str], problems: list[str]) -> pa.Table | None:
     """A parquet file's columns, or None with a problem line when it cannot be read."""
     try:
-        with storage.open_input(path) as handle:
-            return pq.read_table(handle, columns=columns)
+        return storage.read_table(path, columns)
     except (pa.ArrowException, OSError) as exc:
         problems.append(f"{path}: unreadable ({str(exc).splitlines()[0][:100]})")
         return None
