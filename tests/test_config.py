@@ -93,3 +93,48 @@ def test_the_printed_default_config_loads_once_sources_are_given(tmp_path, capsy
     config = load_config(path)
     assert config.sections["scrape"].sources == ["pages/"]
     assert config == config_from_dict(BASE, str(path))
+
+
+def test_conflicting_options_fail_at_load_before_any_stage_runs(tmp_path, capsys):
+    """filter's cross-field rules live in its Options, so a config breaking one is refused
+    before scrape and download run (it used to fail at filter, after them)."""
+    path = tmp_path / "cfg.yaml"
+    data = {
+        "workdir": str(tmp_path / "w"),
+        **BASE,
+        "filter": {"min_clip_score": 0.28, "keep_fraction": 0.3},
+    }
+    path.write_text(yaml.safe_dump(data))
+    assert main(["run", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("cfg.yaml: give --min-clip-score or --keep-fraction, not both")
+    assert "\n" not in err
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"score_only": True, "dry_run": True}, "--score-only cannot go with --decide-only"),
+        ({"keep_fraction": 1.5}, "--keep-fraction 1.5: must be in (0, 1]"),
+        ({"min_clip_score": "nan"}, "filter.min_clip_score: invalid value 'nan'"),
+    ],
+)
+def test_a_section_is_checked_by_its_stage_rules(section, message):
+    assert message in _error({**BASE, "filter": section})
+
+
+def test_a_stage_command_and_a_config_share_their_options():
+    """The flags of a stage command and the keys of its config section are one list."""
+    from wit_pipeline.cli import build_parser
+    from wit_pipeline.core.options import fields_of
+    from wit_pipeline.stages import PIPELINE
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if a.dest == "command").choices
+    for stage in PIPELINE:
+        flags = {a.dest for a in commands[stage.name]._actions} - {"help"}
+        keys = {f.name for f in fields_of(stage.options)}
+        assert keys <= flags, stage.name
+        assert flags - keys <= {"workdir", "verbose", "quiet", "log_json", "engine",
+                                "ray_address", "gpus_per_task"}, stage.name  # fmt: skip

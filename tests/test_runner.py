@@ -109,3 +109,19 @@ def test_train_stage_trains_on_the_workspace_shards(ran_twice):
     assert "trained 2 steps" in first[0].line
     assert sorted(p.name for p in (root / "w" / "train" / "checkpoints").glob("*.pt"))
     assert not run_pipeline(config, quiet=True)[0].ran
+
+
+def test_run_and_each_stage_log_a_json_summary(ran_twice, capsys, monkeypatch):
+    """Under --log-json, every stage the runner runs and the run itself end with one JSON
+    summary line on stderr, whoever calls the runner."""
+    _, path, _ = ran_twice
+    monkeypatch.delenv("WIT_LOG_JSON", raising=False)
+    capsys.readouterr()
+    assert main(["--log-json", "-q", "run", str(path), "--from", "shard", "--force"]) == 0
+    monkeypatch.delenv("WIT_LOG_JSON", raising=False)
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    summaries = [line for line in lines if line.get("event") == "summary"]
+    assert [s["stage"] for s in summaries] == ["shard", "run"]
+    shard, run = (s["summary"] for s in summaries)
+    assert shard["samples"] > 0 and shard["shards"] >= 1
+    assert run["ran"] == ["shard"] and run["skipped"] == []

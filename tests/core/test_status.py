@@ -8,8 +8,8 @@ import pytest
 
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.status import format_status, next_command
-from wit_pipeline.status import workspace_status
 from wit_pipeline.core.workspace import Workspace, default_workdir
+from wit_pipeline.status import workspace_status
 
 
 def _by_stage(workspace):

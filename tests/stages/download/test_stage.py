@@ -18,10 +18,10 @@ from tests.workspaces import FAST, write_urls
 from wit_pipeline.cli import main
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.status import workspace_status
 from wit_pipeline.core.validate import validate_file
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.download import InputSpec, download
+from wit_pipeline.status import workspace_status
 
 
 def _samples(workspace):

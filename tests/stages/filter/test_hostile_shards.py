@@ -9,8 +9,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 from wit_pipeline.core.tar import index_tar
+from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 from wit_pipeline.stages.filter.score import ScoreJob, score_shard
 
 NO_CLIP = ScoreOptions(clip=None, workers=2, progress=False)
