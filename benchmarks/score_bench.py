@@ -42,10 +42,10 @@ import torch
 from machine import describe_machine
 from PIL import Image
 
+from wit_pipeline.core.tar import IMAGE_EXTENSIONS
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
-from wit_pipeline.core.tar import IMAGE_EXTENSIONS
 from wit_pipeline.stages.filter.score import scorer_for
 
 MODEL = "ViT-B-32"

@@ -2,10 +2,11 @@
 
 Every task builds the run's config from the DAG params (`pipeline_config`) and calls
 `wit_pipeline.runner.run_stage`, the function `wit-pipeline run` chains: no stage logic lives
-here. Each task logs its stage's summary as a JSON line and returns it through XCom. The runner's per-stage records make a task that finished before with the same options a
+here. The runner's per-stage records make a task that finished before with the same options a
 no-op, so a rerun after success does nothing and a rerun after a failure resumes. Each task
-returns `changed` through XCom: a stage reruns when a stage before it wrote anything in this
-DAG run, as it would under `wit-pipeline run`.
+logs its stage's summary as a JSON line and returns it, with `changed`, through XCom: a stage
+reruns when a stage before it wrote anything in this DAG run, as it would under
+`wit-pipeline run`.
 """
 
 from __future__ import annotations

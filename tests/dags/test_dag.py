@@ -131,6 +131,9 @@ def test_first_run_succeeds_end_to_end_and_shards_verify(dag_runs):
     assert all(run["results"][stage]["ran"] for stage in CHAIN)
     assert outputs["problems"] == []
     assert outputs["sharded"] == outputs["kept"] > 0
+    # each task returns its stage's summary as JSON data, the fields --log-json prints
+    assert run["results"]["shard"]["summary"]["samples"] == outputs["sharded"]
+    assert run["results"]["download"]["summary"]["rows"] > 0
 
 
 def test_second_run_on_the_same_workdir_does_nothing(dag_runs):
