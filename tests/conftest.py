@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,6 +77,18 @@ def downloaded_testweb(tmp_path_factory, testweb, testweb_truth) -> Path:
     urls = write_urls(root / "urls.parquet", testweb_truth)
     download(Workspace(root / "w"), InputSpec(urls, samples_per_shard=40), FAST)
     return root / "w"
+
+
+@pytest.fixture(scope="session")
+def filtered_testweb(downloaded_testweb, tmp_path_factory) -> Path:
+    """A copy of the downloaded test web with decisions.parquet (no CLIP), read-only: tests
+    copy it (`filtered_workspace` in tests/stages/shard)."""
+    from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
+
+    workspace = Workspace(tmp_path_factory.mktemp("filtered") / "w")
+    shutil.copytree(downloaded_testweb, workspace.root)
+    filter_stage(workspace, ScoreOptions(clip=None, workers=0, progress=False), DecideOptions())
+    return workspace.root
 
 
 TINY_CLIP = {

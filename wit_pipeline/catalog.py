@@ -9,6 +9,7 @@ every `sql` and `report` run; stages call `refresh_catalog` when they finish. `s
 
 from __future__ import annotations
 
+import glob
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -42,13 +43,13 @@ class TableSource:
 
     def create_sql(self, workspace: Workspace) -> str:
         """The CREATE VIEW statement over this source's files in `workspace`."""
-        glob = str(workspace.root.resolve() / self.pattern).replace("'", "''")
+        pattern = _sql_text(f"{glob.escape(str(workspace.root.resolve()))}/{self.pattern}")
         if not self.per_shard:
-            return f"CREATE OR REPLACE VIEW {self.view} AS SELECT * FROM read_parquet('{glob}')"
+            return f"CREATE OR REPLACE VIEW {self.view} AS SELECT * FROM read_parquet({pattern})"
         return (
             f"CREATE OR REPLACE VIEW {self.view} AS SELECT * EXCLUDE (filename), "
             r"regexp_extract(filename, '([^/\\]+)\.parquet$', 1) AS shard "
-            f"FROM read_parquet('{glob}', filename = true, union_by_name = true)"
+            f"FROM read_parquet({pattern}, filename = true, union_by_name = true)"
         )
 
 
@@ -84,8 +85,8 @@ class Catalog:
             result = relation.arrow() if relation is not None else pa.table({})
         except duckdb.CatalogException as exc:
             raise InputError(self._missing_view_message(str(exc))) from exc
-        except (duckdb.ProgrammingError, duckdb.DataError) as exc:
-            raise InputError(f"sql: {str(exc).splitlines()[0]}") from exc
+        except duckdb.Error as exc:
+            raise InputError(f"sql: {_first_line(exc)}") from exc
         return result.read_all() if isinstance(result, pa.RecordBatchReader) else result
 
     def rows(self, sql: str, params: dict | None = None) -> list[dict]:
@@ -108,10 +109,23 @@ class Catalog:
         return f"sql: {error.splitlines()[0]}"
 
 
+def _sql_text(value: str) -> str:
+    """`value` as a SQL string literal."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
 def _connect(path: Path) -> duckdb.DuckDBPyConnection:
     """The catalog file, or a private in-memory catalog when it cannot be opened: another
     process holds its lock (DuckDB allows one writing process), the folder is read-only, the
     file is damaged. It holds only views, so the answers are the same either way."""
+    if "?" in str(path):
+        # DuckDB reads `?` in a file name as the start of URL parameters
+        log.info("%s: a '?' in the path; using an in-memory catalog", path)
+        return duckdb.connect()
     try:
         return duckdb.connect(str(path))
     except duckdb.Error as exc:
@@ -135,16 +149,61 @@ def create_views(connection: duckdb.DuckDBPyConnection, workspace: Workspace) ->
 
 @contextmanager
 def open_catalog(workspace: Workspace) -> Iterator[Catalog]:
-    """The workspace's catalog with fresh views, closed on exit."""
-    if not workspace.exists():
-        raise InputError(
-            f"{workspace.root}: no workspace there (pass --workdir or set WIT_WORKDIR)"
-        )
+    """The workspace's catalog file with fresh views, closed on exit (what stages and the report
+    use; users' own SQL goes through `query_catalog`)."""
+    _require(workspace)
     connection = _connect(workspace.catalog_path)
     try:
         yield Catalog(connection, workspace, create_views(connection, workspace))
     finally:
         connection.close()
+
+
+READ_ONLY_STATEMENTS = (duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN)
+
+
+@contextmanager
+def query_catalog(workspace: Workspace) -> Iterator[Catalog]:
+    """A private, read-only catalog for users' SQL: the workspace's views in memory, then
+    DuckDB locked down: no file outside the workspace, no extension installs or loads, no
+    setting changed back; `checked_query` accepts one SELECT or EXPLAIN only. The catalog file
+    is never written."""
+    _require(workspace)
+    connection = duckdb.connect(config={"autoinstall_known_extensions": False,
+                                        "autoload_known_extensions": False})  # fmt: skip
+    try:
+        missing = create_views(connection, workspace)
+        root = str(workspace.root.resolve())
+        # the views name files by an escaped glob (core.storage); DuckDB checks that spelling
+        allowed = ", ".join(_sql_text(f"{r}/") for r in sorted({root, glob.escape(root)}))
+        connection.execute(f"SET allowed_directories = [{allowed}]")
+        connection.execute("SET enable_external_access = false")
+        connection.execute("SET lock_configuration = true")
+        yield Catalog(connection, workspace, missing)
+    finally:
+        connection.close()
+
+
+def checked_query(catalog: Catalog, sql: str) -> pa.Table:
+    """Run one user query after checking that it only reads (one SELECT or EXPLAIN)."""
+    try:
+        statements = catalog.connection.extract_statements(sql)
+    except duckdb.Error as exc:
+        raise InputError(f"sql: {_first_line(exc)}") from exc
+    if len(statements) != 1 or statements[0].type not in READ_ONLY_STATEMENTS:
+        kinds = ", ".join(s.type.name for s in statements) or "nothing"
+        raise InputError(
+            f"sql: one read-only query is allowed (SELECT, WITH ... SELECT, DESCRIBE, SHOW, "
+            f"EXPLAIN), got {kinds}; the workspace is never written by sql"
+        )
+    return catalog.query(sql)
+
+
+def _require(workspace: Workspace) -> None:
+    if not workspace.exists():
+        raise InputError(
+            f"{workspace.root}: no workspace there (pass --workdir or set WIT_WORKDIR)"
+        )
 
 
 def refresh_catalog(workspace: Workspace) -> list[str]:

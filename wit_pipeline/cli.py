@@ -22,7 +22,7 @@ from wit_pipeline.commands.common import (
     Parser,
     add_global_options,
 )
-from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.errors import InputError, printable
 from wit_pipeline.core.logs import configure_logging, verbosity_level
 
 log = logging.getLogger("wit_pipeline")
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except InputError as exc:
-        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -73,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         print(
-            f"{PROG}: failed: {type(exc).__name__}: {exc} (run with -v for the traceback)",
+            f"{PROG}: failed: {type(exc).__name__}: {printable(str(exc))} "
+            "(run with -v for the traceback)",
             file=sys.stderr,
         )
         return EXIT_FAILED

@@ -25,6 +25,7 @@ from wit_pipeline.config import STAGES, PipelineConfig
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine
+from wit_pipeline.core.lock import stage_lock
 from wit_pipeline.core.logs import json_value, log_summary
 from wit_pipeline.core.options import StageOptions
 from wit_pipeline.core.stage import Stage
@@ -94,7 +95,8 @@ def execute(
     """Run one stage, then do what follows every stage run: later records forgotten, catalog
     refreshed, options recorded, summary logged."""
     start = time.monotonic()
-    summary = stage.run(workspace, options, engine)
+    with stage_lock(workspace.root, stage.name):
+        summary = stage.run(workspace, options, engine)
     seconds = time.monotonic() - start
     dry_run = bool(getattr(summary, "dry_run", False))
     line = summary.line()

@@ -72,3 +72,49 @@ def offset_of(path: Path, name: str) -> int:
     """Where the data of member `name` starts in a (whole) tar."""
     with tarfile.open(path) as tar:
         return tar.getmember(name).offset_data
+
+
+def pax_bomb(before: list[Entry], after: list[Entry], declared: int = GIB) -> list[bytes]:
+    """The pieces of a tar whose PAX record between `before` and `after` declares `declared`
+    bytes (as `bytes` to write; an int is a zero-filled hole of that many bytes)."""
+    head = io.BytesIO()
+    write_tar_to(head, before, end=False)
+    record = tarfile.TarInfo("././@PaxHeader")
+    record.type, record.size, record.mtime = tarfile.XHDTYPE, declared, 0
+    tail = io.BytesIO()
+    write_tar_to(tail, after, end=True)
+    return [head.getvalue() + record.tobuf(format=tarfile.USTAR_FORMAT), declared, tail.getvalue()]
+
+
+def write_tar_to(handle, entries: list[Entry], end: bool) -> None:
+    """Regular members written in full into `handle` (a stream), and the end marker if `end`."""
+    for entry in entries:
+        info = tarfile.TarInfo(entry.name)
+        info.size, info.mode, info.mtime = len(entry.data), 0o644, 0
+        handle.write(info.tobuf(format=tarfile.GNU_FORMAT))
+        handle.write(entry.data + bytes(-len(entry.data) % BLOCK))
+    if end:
+        handle.write(bytes(2 * BLOCK))
+
+
+def write_pax_bomb(path: Path, pieces: list, gzipped: bool = False) -> Path:
+    """Write `pax_bomb` pieces: a sparse hole for a plain tar, real zeros for a gzipped one."""
+    import gzip
+
+    if not gzipped:
+        with open(path, "wb") as handle:
+            for piece in pieces:
+                if isinstance(piece, int):
+                    handle.seek(-(-piece // BLOCK) * BLOCK, os.SEEK_CUR)
+                else:
+                    handle.write(piece)
+        return path
+    chunk = bytes(1 << 20)
+    with gzip.open(path, "wb", compresslevel=1) as handle:
+        for piece in pieces:
+            if isinstance(piece, int):
+                for _ in range(-(-piece // len(chunk))):
+                    handle.write(chunk)
+            else:
+                handle.write(piece)
+    return path

@@ -69,6 +69,15 @@ def decisions(rows: list[dict], name: str = "w/decisions.parquet") -> Setup:
     return setup
 
 
+def corrupt_pages(path: Path) -> None:
+    """A parquet file whose footer is valid and whose data pages are garbage."""
+    urls = [f"http://a.test/{i}.jpg" for i in range(2000)]
+    pq.write_table(pa.table({"url": urls, "caption": ["a b"] * 2000}), path, compression="none")
+    data = bytearray(path.read_bytes())
+    data[200:4000] = b"\xff" * 3800
+    path.write_bytes(bytes(data))
+
+
 URLS = {"url": ["http://a.test/1.jpg"], "caption": ["a red square"]}
 KEPT = [{"key": "000000000", "shard": "00000", "keep": True, "reason": "kept", "reasons": []}]
 GOOD_URLS = parquet("urls.parquet", URLS)
@@ -212,6 +221,48 @@ CASES = [
         both(GOOD_URLS, OTHER_LAYOUT),
     ),
     case("download-no-scrape-yet", "download", "{T}/w/pairs: scrape has not finished there"),
+    case(
+        "download-huge-shards",
+        "download {T}/urls.parquet --samples-per-shard 100000000000",
+        "--samples-per-shard: must be at most 1e+07",
+        GOOD_URLS,
+    ),
+    case(
+        "download-endless-timeout",
+        "download {T}/urls.parquet --timeout 1e308",
+        "--timeout: must be at most 86400",
+        GOOD_URLS,
+    ),
+    case(
+        "download-nan-timeout",
+        "download {T}/urls.parquet --timeout nan",
+        "--timeout: must be a finite number, got nan",
+        GOOD_URLS,
+    ),
+    case(
+        "download-quality-over-100",
+        "download {T}/urls.parquet --encode-quality 1000",
+        "--encode-quality: must be at most 100, got 1000",
+        GOOD_URLS,
+    ),
+    case(
+        "download-png-quality",
+        "download {T}/urls.parquet --encode-format png --encode-quality 95",
+        "--encode-format png takes --encode-quality 0-9 (zlib compression), got 95",
+        GOOD_URLS,
+    ),
+    case(
+        "download-duplicate-columns",
+        "download {T}/urls.csv",
+        "{T}/urls.csv: column 'url' appears more than once",
+        text("urls.csv", "url,url,caption\nhttp://a.test/1.jpg,http://a.test/2.jpg,a b\n"),
+    ),
+    case(
+        "download-corrupt-pages",
+        "download {T}/urls.parquet",
+        "{T}/urls.parquet: unreadable after row 0",
+        lambda tmp: corrupt_pages(tmp / "urls.parquet"),
+    ),
     # filter
     case(
         "filter-missing-input",
@@ -234,6 +285,11 @@ CASES = [
         "filter-out-of-range",
         "filter --min-clip-score 2",
         "--min-clip-score 2.0: a cosine is in [-1, 1]",
+    ),
+    case(
+        "filter-nan-aspect-ratio",
+        "filter --max-aspect-ratio nan",
+        "--max-aspect-ratio: must be a finite number, got nan",
     ),
     case(
         "filter-bad-fraction",

@@ -18,7 +18,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.reliability.hostile_tars import GIB, Entry, offset_of, sample, write_tar
+from tests.reliability.hostile_tars import (
+    GIB,
+    Entry,
+    offset_of,
+    pax_bomb,
+    sample,
+    write_pax_bomb,
+    write_tar,
+)
 from tests.reliability.killing import REPO
 from wit_pipeline.core.schemas import load_schema
 
@@ -244,3 +252,40 @@ def test_the_reader_skips_each_hostile_sample_with_a_log_line(tmp_path, place, o
         assert any(name in line for line in skipped), (name, skipped)
     assert len(skipped) == 8
     assert tree(tmp_path) == before and not any(outside.iterdir())
+
+
+def test_a_1_gib_pax_record_costs_no_memory_anywhere(tmp_path, place):
+    """A PAX record declaring 1 GiB (a sparse hole, or a 1 GiB run of zeros in a .tar.gz) is
+    refused by the one tar reader: verify-shards, the shard stage and the streaming reader stay
+    within OWN_MEMORY_MIB and read the samples before it."""
+    before, after = sample("000000000"), sample("000000001")
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    write_pax_bomb(shards / "00000.tar", pax_bomb(before, after))
+    (shards / "sizes.json").write_text(json.dumps({"00000.tar": 2}))
+    baseline = run_python(["-c", "import wit_pipeline.cli, wit_pipeline.stages.shard"], place)
+    verified = run_python(["-m", "wit_pipeline", "verify-shards", str(shards)], place)
+    assert verified.code == 1 and verified.peak_mib - baseline.peak_mib < OWN_MEMORY_MIB
+    assert "00000.tar: not a readable tar (unusable x record at byte" in verified.err
+
+    gzipped = tmp_path / "gz"
+    gzipped.mkdir()
+    write_pax_bomb(gzipped / "00000.tar", pax_bomb(before, after), gzipped=True)
+    reader_baseline = run_python(["-c", "import wit_pipeline.reader"], place)
+    read = run_python(["-c", READER_SCRIPT, str(gzipped)], place)
+    assert read.code == 0, read.err
+    assert read.peak_mib - reader_baseline.peak_mib < OWN_MEMORY_MIB
+    assert read.out.split() == ["000000000", "000000000"]
+    assert "unusable x record" in read.err
+
+    root = tmp_path / "w"
+    (root / "raw").mkdir(parents=True)
+    write_pax_bomb(root / "raw" / "00000.tar", pax_bomb(before, after))
+    _decisions(root / "decisions.parquet", [("00000", "000000000"), ("00000", "000000001")])
+    sharded = run_python(["-m", "wit_pipeline", "--workdir", str(root), "shard"], place)
+    assert sharded.code == 0, sharded.err
+    assert sharded.peak_mib - baseline.peak_mib < OWN_MEMORY_MIB
+    rejected = pq.read_table(root / "shards" / "rejected.parquet").to_pylist()
+    assert [(r["raw_key"], r["reason"].split(";")[0]) for r in rejected] == [
+        ("000000001", "no .jpg, .txt, .json member")
+    ]

@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable
 from typing import NoReturn
 
-from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.errors import InputError, printable
 from wit_pipeline.core.executor import ENGINES, Engine
 from wit_pipeline.core.logs import LogJsonAction
 from wit_pipeline.core.options import non_negative_float
@@ -23,6 +23,7 @@ class Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors and exit code 2."""
 
     def error(self, message: str) -> NoReturn:
+        message = printable(message)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from wit_pipeline.catalog import VIEWS, open_catalog
+from wit_pipeline.catalog import VIEWS, checked_query, query_catalog
 from wit_pipeline.commands.common import EXIT_OK, add_command
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.options import non_negative_int
@@ -87,8 +87,8 @@ def write_json(table: pa.Table) -> None:
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run one query over the workspace and print or save its result."""
     workspace = Workspace.at(args.workdir)
-    with open_catalog(workspace) as catalog:
-        result = catalog.query(args.query)
+    with query_catalog(workspace) as catalog:
+        result = checked_query(catalog, args.query)
     if args.parquet:
         with atomic_path(args.parquet) as temp:
             pq.write_table(result, temp)

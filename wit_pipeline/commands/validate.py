@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from wit_pipeline.commands.common import EXIT_OK, EXIT_USAGE, add_command
+from wit_pipeline.core.errors import printable
 from wit_pipeline.core.schemas import TABLES, load_schema
 from wit_pipeline.core.validate import validate_input
 
@@ -18,7 +19,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     reports = validate_input(Path(args.path), schema, required)
     problems = [p for r in reports for p in r.problems]
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(printable(problem), file=sys.stderr)
     rows = sum(r.rows for r in reports)
     verdict = "invalid" if problems else "valid"
     if not args.quiet:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from wit_pipeline.commands.common import EXIT_FAILED, EXIT_OK, add_command
 from wit_pipeline.core import storage
-from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.errors import InputError, printable
 from wit_pipeline.core.workspace import Workspace
 
 
@@ -34,7 +34,7 @@ def cmd_verify_shards(args: argparse.Namespace) -> int:
         raise InputError(f"{path}: not a folder of shards")
     problems = verify_shards(path, _workspace_of(path, args.workdir))
     for problem in problems:
-        print(problem, file=sys.stderr)
+        print(printable(problem), file=sys.stderr)
     if not args.quiet:
         verdict = "ok" if not problems else f"{len(problems)} problems"
         print(f"{path}: {verdict}")

@@ -91,12 +91,14 @@ def stale_temps(directory: Path) -> list[Path]:
 
 def remove_stale_temps(directory: Path) -> list[Path]:
     """Delete what `stale_temps` finds; call only when no writer is running on `directory`."""
-    removed = stale_temps(directory)
-    for path in removed:
-        if path.is_dir():
+    removed = []
+    for path in stale_temps(directory):
+        if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
         else:
-            path.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)  # a link is removed, never what it points to
+        if not path.exists() and not path.is_symlink():
+            removed.append(path)
     return removed
 
 

@@ -7,3 +7,12 @@ class InputError(Exception):
     def __init__(self, message: str, problems: list[str] | None = None) -> None:
         super().__init__(message)
         self.problems = problems or [message]
+
+
+def printable(text: str, limit: int = 2000) -> str:
+    """`text` safe for one terminal line: control characters (newlines, escape sequences, NUL)
+    shown as escapes, so bad input echoed into a message cannot move the cursor or recolour."""
+    shown = "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+    return shown if len(shown) <= limit else shown[:limit] + "..."

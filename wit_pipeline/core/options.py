@@ -218,48 +218,40 @@ def describe(cls: type[StageOptions]) -> list[tuple[str, Any, str, bool]]:
     return rows
 
 
-def _number(text: str, kind: type) -> Any:
-    value = kind(text)
-    if isinstance(value, float) and not math.isfinite(value):
+def finite_float(text: str) -> float:
+    """A float that is a number (not nan, not infinite)."""
+    value = float(text)
+    if not math.isfinite(value):
         raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 
-def finite_float(text: str) -> float:
-    """A float that is a number (not nan, not infinite)."""
-    return _number(text, float)
+def _between(kind: Callable[[str], Any], low: float, high: float | None, name: str) -> Converter:
+    """An argument type: `kind` of the text, then at least `low` (more than 0 when `low` is
+    the smallest positive float) and at most `high`."""
+
+    def convert(text: str) -> Any:
+        value = kind(text)
+        if value < low or (low == math.ulp(0.0) and value <= 0):
+            shown = "more than 0" if low == math.ulp(0.0) else f"at least {low:g}"
+            raise argparse.ArgumentTypeError(f"must be {shown}, got {value}")
+        if high is not None and value > high:
+            raise argparse.ArgumentTypeError(f"must be at most {high:g}, got {value}")
+        return value
+
+    convert.__name__ = name
+    return convert
 
 
-def non_negative_int(text: str) -> int:
-    """An integer >= 0."""
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
-
-
-def positive_int(text: str) -> int:
-    """An integer >= 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def positive_float(text: str) -> float:
-    """A finite float > 0."""
-    value = finite_float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, got {value}")
-    return value
-
-
-def non_negative_float(text: str) -> float:
-    """A finite float >= 0."""
-    value = finite_float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
+non_negative_int = _between(int, 0, None, "non_negative_int")
+positive_int = _between(int, 1, None, "positive_int")
+positive_float = _between(finite_float, math.ulp(0.0), None, "positive_float")
+non_negative_float = _between(finite_float, 0, None, "non_negative_float")
+shard_size = _between(int, 1, 10_000_000, "shard_size")
+"""Samples per shard: 1 to ten million (keys and memory are sized by it)."""
+seconds = _between(finite_float, math.ulp(0.0), 86_400, "seconds")
+"""A timeout: more than 0, at most a day."""
+quality = _between(int, 0, 100, "quality")
 
 
 def port(text: str) -> int:

@@ -15,6 +15,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from glob import escape as glob_escape
 from pathlib import Path
 from typing import IO, Any
 
@@ -109,9 +110,9 @@ def version(url: str | Path) -> str:
 
 def glob(url: str | Path, pattern: str) -> list[str]:
     """Full URLs (plain paths for a plain `url`) of the files in folder `url` matching
-    `pattern`, sorted by name."""
+    `pattern`, sorted by name; glob characters in `url` itself (`[`, `*`, `?`) are literal."""
     fs, path = url_to_fs(url)
-    found = sorted(fs.glob(f"{path.rstrip('/')}/{pattern}"))
+    found = sorted(fs.glob(f"{glob_escape(path.rstrip('/'))}/{pattern}"))
     return [join(url, name.rsplit("/", 1)[-1]) for name in found]
 
 

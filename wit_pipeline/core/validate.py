@@ -32,6 +32,9 @@ FORMATS = {
 }
 _FORMAT_NAMES = {"parquet": "parquet", "csv": "CSV", "tsv": "TSV", "jsonl": "JSON lines"}
 _SHOWN_ROWS = 3
+BLOCK_BYTES = 64 << 20
+"""CSV and JSON lines are parsed in blocks this big: a row must fit in one (Arrow's 1 MB
+default refuses a valid row with a long caption)."""
 
 
 @dataclass
@@ -86,11 +89,12 @@ def open_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
     if fmt in ("csv", "tsv"):
         reader = pacsv.open_csv(
             path,
+            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ","),
             convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
         )
         return reader.schema, iter(reader)
-    table = pajson.read_json(path)
+    table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=BLOCK_BYTES))
     return table.schema, iter(table.to_batches())
 
 
@@ -165,6 +169,10 @@ def validate_file(
         report.problems.append(f"{name}: not a valid {_FORMAT_NAMES[fmt]} file ({reason})")
         return report
 
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        report.problems.append(f"{name}: column {twice[0]!r} appears more than once")
+        return report
     required_columns = list(required) if required is not None else schema.required_columns
     for column in required_columns:
         if column not in columns:

@@ -23,6 +23,7 @@ from pathlib import Path
 from wit_pipeline import __version__
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.lock import acquire_for
 
 DEFAULT_WORKDIR = "wit-data"
 WORKDIR_ENV = "WIT_WORKDIR"
@@ -76,13 +77,15 @@ class Workspace:
             )
 
     def prepare(self) -> Workspace:
-        """Before a stage's first write: check the layout, make the root, write the layout
-        marker if absent; InputError (exit 2) when the folder cannot be written."""
+        """Before a stage's first write: check the layout, make the root, take the running
+        stage's lock (core.lock), write the layout marker if absent; InputError (exit 2) when
+        the folder cannot be written or another run of the stage holds it."""
         self.check_layout()
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"{self.root}: is a file, not a workspace folder")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            acquire_for(self.root)
             if not self.layout_path.is_file():
                 write_json_atomic(
                     self.layout_path, {"layout": LAYOUT_VERSION, "written_by": __version__}

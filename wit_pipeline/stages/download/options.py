@@ -6,12 +6,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.options import (
     StageOptions,
     non_negative_int,
     option,
     positive_float,
     positive_int,
+    quality,
+    seconds,
+    shard_size,
 )
 
 RESIZING = "resizing (img2dataset's Resizer)"
@@ -34,7 +38,7 @@ class Options(StageOptions):
         None, "comma-separated input columns to keep in the output", metavar="COLS"
     )
     samples_per_shard: int = option(
-        10_000, "input rows per raw shard (default: 10000)", type=positive_int
+        10_000, "input rows per raw shard (default: 10000)", type=shard_size
     )
     processes: int = option(
         os.cpu_count() or 1,
@@ -62,7 +66,12 @@ class Options(StageOptions):
     encode_format: str = option(
         "jpg", "(default: jpg)", choices=("jpg", "png", "webp"), group=RESIZING
     )
-    encode_quality: int = option(95, "(default: 95)", type=non_negative_int, group=RESIZING)
+    encode_quality: int | None = option(
+        None,
+        "JPEG/WebP quality 0-100 (default: 95), PNG compression 0-9 (default: 9)",
+        type=quality,
+        group=RESIZING,
+    )
     min_image_size: int = option(
         0,
         "drop images whose smaller side is below this (default: 0)",
@@ -84,7 +93,7 @@ class Options(StageOptions):
     timeout: float = option(
         10.0,
         "overall deadline per request in seconds (default: 10)",
-        type=positive_float,
+        type=seconds,
         group=FETCHING,
     )
     retries: int = option(
@@ -116,6 +125,21 @@ class Options(StageOptions):
         "fetch again only rows that failed for a transient reason (timeouts, 5xx, 429, "
         "connection errors) and rewrite their shards",
     )
+
+    def validate(self) -> None:
+        """A quality the encoder accepts (PNG takes a compression level)."""
+        if self.encode_format == "png" and (self.encode_quality or 0) > 9:
+            raise InputError(
+                f"--encode-format png takes --encode-quality 0-9 (zlib compression), got "
+                f"{self.encode_quality}; leave it out for 9"
+            )
+
+    @property
+    def quality(self) -> int:
+        """The encoder's quality: the option, else 95 (JPEG, WebP) or 9 (PNG compression)."""
+        if self.encode_quality is not None:
+            return self.encode_quality
+        return 9 if self.encode_format == "png" else 95
 
     def required_engine(self) -> str | None:
         """`--distributor ray` asks for the Ray engine, as the global `--engine ray` does."""

@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from wit_pipeline.core import storage
-from wit_pipeline.core.atomic import atomic_path, write_json_atomic
+from wit_pipeline.core.atomic import atomic_folder, write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import input_files, input_format, open_batches, require_valid
@@ -120,12 +120,18 @@ def _rows(spec: InputSpec) -> Iterator[pa.RecordBatch]:
     wanted = (
         [spec.url_col] + ([spec.caption_col] if spec.caption_col else []) + list(spec.extra_columns)
     )
+    names = ["url", "caption"][: 1 + bool(spec.caption_col)] + list(spec.extra_columns)
     for path in input_files(Path(spec.path)):
         _, batches = open_batches(path)
-        for batch in batches:
-            columns = [batch.column(name).cast(pa.string()) for name in wanted]
-            names = ["url", "caption"][: 1 + bool(spec.caption_col)] + list(spec.extra_columns)
-            yield pa.RecordBatch.from_arrays(columns, names=names)
+        rows = 0
+        try:
+            for batch in batches:
+                columns = [batch.column(name).cast(pa.string()) for name in wanted]
+                yield pa.RecordBatch.from_arrays(columns, names=names)
+                rows += batch.num_rows
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+            raise InputError(f"{path}: unreadable after row {rows:,} ({reason})") from exc
 
 
 def check_input(spec: InputSpec) -> dict | None:
@@ -162,23 +168,25 @@ def plan_shards(spec: InputSpec, raw_dir: Path, fingerprint: dict | None) -> lis
     shards: list[str] = []
     pending: list[pa.RecordBatch] = []
     pending_rows = 0
+    # written aside and moved in only once the whole input was read: bad rows found on the way
+    # leave no half plan behind
+    with atomic_folder(plan_dir, "plan") as temp:
 
-    def flush(batches: list[pa.RecordBatch]) -> None:
-        name = f"{len(shards):05d}.arrow"
-        with atomic_path(plan_dir / name) as temp:
-            feather.write_feather(pa.Table.from_batches(batches), temp, compression="zstd")
-        shards.append(name)
+        def flush(batches: list[pa.RecordBatch]) -> None:
+            name = f"{len(shards):05d}.arrow"
+            feather.write_feather(pa.Table.from_batches(batches), temp / name, compression="zstd")
+            shards.append(name)
 
-    for batch in _rows(spec):
-        while batch.num_rows:
-            take = batch.slice(0, spec.samples_per_shard - pending_rows)
-            pending.append(take)
-            pending_rows += take.num_rows
-            batch = batch.slice(take.num_rows)
-            if pending_rows == spec.samples_per_shard:
-                flush(pending)
-                pending, pending_rows = [], 0
-    if pending:
-        flush(pending)
-    write_json_atomic(plan_file, {"input": fingerprint, "shards": shards})
+        for batch in _rows(spec):
+            while batch.num_rows:
+                take = batch.slice(0, spec.samples_per_shard - pending_rows)
+                pending.append(take)
+                pending_rows += take.num_rows
+                batch = batch.slice(take.num_rows)
+                if pending_rows == spec.samples_per_shard:
+                    flush(pending)
+                    pending, pending_rows = [], 0
+        if pending:
+            flush(pending)
+        write_json_atomic(temp / PLAN_FILE, {"input": fingerprint, "shards": shards})
     return [plan_dir / name for name in shards]

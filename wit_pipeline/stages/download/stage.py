@@ -110,10 +110,16 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             options.overwrite or not (raw_dir / PLAN_DIR / PLAN_FILE).is_file()
         ):
             raise InputError(f"{spec.path}: no such file or folder")
+        created = not workspace.root.exists()
         workspace.prepare()
         if options.overwrite and raw_dir.is_dir():
             shutil.rmtree(raw_dir)
-        shard_inputs = plan_shards(local, raw_dir, fingerprint)
+        try:
+            shard_inputs = plan_shards(local, raw_dir, fingerprint)
+        except InputError:
+            if created:  # bad rows found while planning: leave no workspace behind
+                shutil.rmtree(workspace.root, ignore_errors=True)
+            raise
     digits = key_digits(spec.samples_per_shard)
     jobs = [
         ShardJob(
@@ -175,7 +181,7 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             "status": summary.status,
             "error_codes": summary.error_codes,
             "seconds": round(summary.seconds, 3),
-        }
+        },
     )
     return summary
 
@@ -205,7 +211,7 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> DownloadSumma
             resize_mode=options.resize_mode,
             resize_only_if_bigger=options.resize_only_if_bigger,
             encode_format=options.encode_format,
-            encode_quality=options.encode_quality,
+            encode_quality=options.quality,
             min_image_size=options.min_image_size,
             max_aspect_ratio=options.max_aspect_ratio,
             max_pixels=options.max_pixels,

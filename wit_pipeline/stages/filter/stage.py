@@ -115,7 +115,11 @@ def score(
     )
     mark_stage_done(
         workspace.scores_dir,
-        {"clip_model": wanted, "shards": len(shards), "seconds": round(time.monotonic() - start, 3)}
+        {
+            "clip_model": wanted,
+            "shards": len(shards),
+            "seconds": round(time.monotonic() - start, 3),
+        },
     )
     return len(shards) - len(result.skipped), len(result.skipped)
 

@@ -11,6 +11,7 @@ from wit_pipeline.core.options import (
     option,
     positive_float,
     positive_int,
+    seconds,
 )
 
 RULES = "caption rules"
@@ -60,9 +61,7 @@ class Options(StageOptions):
     allow_private_networks: bool = option(
         False, "crawl loopback and private addresses (test webs, intranets)", group=CRAWL
     )
-    timeout: float = option(
-        10.0, "seconds per request (default: 10)", type=positive_float, group=CRAWL
-    )
+    timeout: float = option(10.0, "seconds per request (default: 10)", type=seconds, group=CRAWL)
     base_url: str | None = option(
         None, "URL of local HTML folders, so relative image links resolve", metavar="URL"
     )

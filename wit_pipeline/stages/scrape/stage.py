@@ -338,7 +338,7 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
             "problems": summary.problems,
             "counts": summary.counts,
             "seconds": round(summary.seconds, 3),
-        }
+        },
     )
     return summary
 

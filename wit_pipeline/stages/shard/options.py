@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wit_pipeline.core.options import StageOptions, option, positive_int
+from wit_pipeline.core.options import StageOptions, option, positive_int, shard_size
 
 
 @dataclass(frozen=True)
@@ -14,7 +14,7 @@ class Options(StageOptions):
     samples_per_shard: int = option(
         10_000,
         "samples per shard; every shard is full but the last (default: 10000)",
-        type=positive_int,
+        type=shard_size,
     )
     seed: int = option(0, "shuffle seed (default: 0)", type=int)
     out: str | None = option(

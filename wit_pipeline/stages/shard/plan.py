@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,8 @@ MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("off
 DECISION_COLUMNS = ["key", "shard", "clip_score", "clip_model", "phash", "width", "height"]
 KEY_DIGITS = 9
 SHARD_DIGITS = 5
+
+
 @dataclass(frozen=True)
 class Rejected:
     """A kept sample left out of the shards, and why."""
@@ -107,6 +110,30 @@ def load_kept(decisions_path: Path) -> pa.Table:
         model = kept.column_names.index("clip_model")
         kept = kept.set_column(model, "clip_model", pc.dictionary_encode(kept["clip_model"]))
     return kept
+
+
+SHARD_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""A raw shard name: a file stem in raw/ (img2dataset writes 00000), never a path."""
+
+
+def trusted_rows(kept: pa.Table) -> tuple[pa.Table, list[Rejected]]:
+    """decisions.parquet may be edited by hand: a row naming a raw shard that is not a plain
+    name (`../../outside/secret`) and every repeat of a (shard, key) row are left out, each with
+    its reason, so nothing outside raw/ is read and no sample is written twice."""
+    shards, keys = kept["shard"].to_pylist(), kept["key"].to_pylist()
+    good = np.ones(kept.num_rows, dtype=bool)
+    rejected, seen = [], set()
+    for row, (shard, key) in enumerate(zip(shards, keys, strict=True)):
+        if shard is None or key is None or not SHARD_NAME.match(shard):
+            reason = f"decisions.parquet names raw shard {str(shard)[:80]!r}: not a raw shard name"
+        elif (shard, key) in seen:
+            reason = "decisions.parquet keeps this sample more than once; written once"
+        else:
+            seen.add((shard, key))
+            continue
+        good[row] = False
+        rejected.append(Rejected(str(shard)[:200], str(key)[:200], reason))
+    return (kept if good.all() else kept.filter(pa.array(good))), rejected
 
 
 def permutation(count: int, seed: int) -> np.ndarray:
@@ -213,7 +240,9 @@ def make_plan(
     if samples_per_shard < 1:
         raise InputError(f"--samples-per-shard must be at least 1, got {samples_per_shard}")
     digest = hashlib.sha256(f"{seed}:{samples_per_shard}".encode())
-    usable, rejected = _usable(load_kept(decisions_path), raw_dir, digest)
+    kept, untrusted = trusted_rows(load_kept(decisions_path))
+    usable, rejected = _usable(kept, raw_dir, digest)
+    rejected = untrusted + rejected
     if usable.num_rows == 0:
         first = rejected[0]
         raise InputError(

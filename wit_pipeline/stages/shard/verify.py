@@ -146,30 +146,35 @@ def _check_manifest(folder: str, seen: _Seen, problems: list[str]) -> None:
         problems.append(f"{path}: key {key} is missing from the manifest")
 
 
-def _left_out(folder: str, problems: list[str]) -> set[tuple[str, str]]:
-    """(raw shard, raw key) of the kept samples the shard stage left out, with a reason."""
+def _left_out(folder: str, problems: list[str]) -> Counter[tuple[str, str]]:
+    """(raw shard, raw key) of the kept decision rows the shard stage left out, with a reason,
+    counted (a sample kept by three rows is written once and left out twice)."""
     path = storage.join(folder, REJECTED_FILE)
     present = storage.exists(path)
     table = _read_table(path, ["raw_shard", "raw_key"], problems) if present else None
     if table is None:
-        return set()
-    return set(zip(table["raw_shard"].to_pylist(), table["raw_key"].to_pylist(), strict=True))
+        return Counter()
+    return Counter(zip(table["raw_shard"].to_pylist(), table["raw_key"].to_pylist(), strict=True))
 
 
 def _check_decisions(workspace: Workspace, folder: str, seen: _Seen, problems: list[str]) -> None:
+    """Each kept decision row is in the shards once, unless rejected.parquet accounts for it."""
     table = _read_table(workspace.decisions_path, ["key", "shard", "keep"], problems)
     if table is None:
         return
     kept = table.filter(pc.equal(table["keep"], True))
+    rows = Counter(zip(kept["shard"].to_pylist(), kept["key"].to_pylist(), strict=True))
     left_out = _left_out(folder, problems)
-    wanted = set(zip(kept["shard"].to_pylist(), kept["key"].to_pylist(), strict=True))
-    for shard, key in sorted(wanted - left_out - set(seen.raw))[:10]:
+    expected = {sample: count - left_out[sample] for sample, count in rows.items()}
+    missing = [s for s, count in expected.items() if count > 0 and s not in seen.raw]
+    for shard, key in sorted(missing)[:10]:
         problems.append(f"kept sample {shard}/{key} is not in the shards")
     for (shard, key), times in sorted(seen.raw.items()):
-        if (shard, key) in left_out:
-            problems.append(f"sample {shard}/{key} is in the shards and in {REJECTED_FILE}")
-        elif (shard, key) not in wanted:
+        wanted = expected.get((shard, key))
+        if wanted is None:
             problems.append(f"sample {shard}/{key} is in the shards but not kept")
+        elif wanted < 1:
+            problems.append(f"sample {shard}/{key} is in the shards and in {REJECTED_FILE}")
         elif times > 1:
             problems.append(f"kept sample {shard}/{key} is in the shards {times} times")
 
