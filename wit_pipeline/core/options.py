@@ -21,6 +21,7 @@ from wit_pipeline.core.errors import InputError
 
 Converter = Callable[[str], Any]
 T = TypeVar("T", bound="StageOptions")
+T2 = TypeVar("T2")
 REQUIRED = dataclasses.MISSING
 """Default of an option that has none (a positional the user must give)."""
 
@@ -76,6 +77,16 @@ class StageOptions:
             for f in dataclasses.fields(self)
             if not f.metadata.get("runtime")
         }
+
+
+def same_named(target: type[T2], options: StageOptions, **overrides: Any) -> T2:
+    """A `target` dataclass (a stage's structured settings) filled from the options of the same
+    names, then `overrides` (the options whose names or meanings differ)."""
+    names = {f.name for f in dataclasses.fields(options)}
+    values = {
+        f.name: getattr(options, f.name) for f in dataclasses.fields(target) if f.name in names
+    }
+    return target(**{**values, **overrides})
 
 
 def fields_of(cls: type[StageOptions]) -> list[dataclasses.Field]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from wit_pipeline.core.executor import Engine
+from wit_pipeline.core.markers import STAGE_UNIT, Markers
 from wit_pipeline.core.options import StageOptions
 from wit_pipeline.core.workspace import Workspace
 
@@ -45,18 +46,21 @@ class View:
 @dataclass(frozen=True)
 class Output:
     """One thing a stage writes in the workspace: a folder whose units (files matching `units`,
-    grouped by `unit_of` of their names) finish with completion markers, or a single file
-    (`units` None). `rows`: how status counts rows ("parquet": the units' parquet footers).
-    `refine` adjusts the generic status with what only the stage knows (its plan, progress)."""
+    grouped by `unit_of` of their names: the name up to its first dot) finish with completion
+    markers, or a single file (`units` None). `rows`: how status counts rows ("parquet": the
+    parquet footers); `planned` units, when the stage records a plan, make an unfinished run's
+    `progress` ("{done}/{planned} ..."); `refine` adjusts the status with what only the stage
+    knows."""
 
     name: str
     path: str
     units: str | None = None
-    unit_of: Callable[[str], str] = field(default=lambda name: name.split(".")[0])
     rows: str | None = None
-    planned: Callable[[Workspace], int] | None = None
-    refine: Callable[[Workspace, StageStatus], None] | None = None
     views: tuple[View, ...] = ()
+    planned: Callable[[Workspace], int] | None = None
+    progress: str = ""
+    refine: Callable[[Workspace, StageStatus], None] | None = None
+    unit_of: Callable[[str], str] = field(default=lambda name: name.split(".")[0])
 
     def location(self, workspace: Workspace) -> Path:
         """Where this output lies in `workspace`."""
@@ -82,18 +86,18 @@ class Timing:
 
 @dataclass(frozen=True)
 class Stage:
-    """One pipeline stage: name, options, entry point (`module:function`, called as
+    """One pipeline stage: name, help, options, entry point (`module:function`, called as
     `function(workspace, options, engine) -> Summary`) and layout."""
 
     name: str
     help: str
     options: type[StageOptions]
     entry: str
-    command: str = ""
     outputs: tuple[Output, ...] = ()
+    timing: Callable[[Workspace], Timing | None] | None = None
+    command: str = ""
     optional: bool = False
     """Runs in a config only when its section is present (the others unless set to false)."""
-    timing: Callable[[Workspace], Timing | None] | None = None
 
     def run(self, workspace: Workspace, options: StageOptions, engine: Engine) -> Summary:
         """Run the stage on `workspace` (importing its code on first use)."""
@@ -106,13 +110,28 @@ class Stage:
         return self.command or self.name
 
 
-def lazy_exports(package: str, exports: dict[str, str]) -> Callable[[str], Any]:
-    """A module `__getattr__` importing `name` from `package.exports[name]` on first use, so a
-    stage package can declare its Stage without importing its heavy parts."""
+def marker_timing(label: str, folder: Path, count: str, item_name: str) -> Timing | None:
+    """A stage's timing from its markers: units done, the sum of their `count` facts, and the
+    `seconds` its stage marker recorded."""
+    markers = Markers(folder)
+    infos = [markers.info(unit) or {} for unit in markers.done_units()]
+    if not infos:
+        return None
+    items = sum(int(info.get(count, 0)) for info in infos)
+    seconds = (markers.info(STAGE_UNIT) or {}).get("seconds")
+    seconds = float(seconds) if isinstance(seconds, int | float) else None
+    return Timing(label, len(infos), items, item_name, seconds, "stage marker")
+
+
+def lazy_exports(package: str, **modules: tuple[str, ...]) -> Callable[[str], Any]:
+    """A module `__getattr__` importing each public name from `package.MODULE` (keyword:
+    module, value: its names) on first use, so a stage package can declare its Stage without
+    importing its heavy parts."""
+    home = {name: module for module, names in modules.items() for name in names}
 
     def __getattr__(name: str) -> Any:
-        if name not in exports:
+        if name not in home:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        return getattr(importlib.import_module(f"{package}.{exports[name]}"), name)
+        return getattr(importlib.import_module(f"{package}.{home[name]}"), name)
 
     return __getattr__

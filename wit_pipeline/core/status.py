@@ -143,6 +143,8 @@ def output_status(workspace: Workspace, output: Output, command: str, data: bool
         _file_status(workspace, output, status)
     else:
         _folder_status(workspace, output, status)
+    if status.state == PARTIAL and output.progress and status.units:
+        status.progress = output.progress.format(done=status.units_done, planned=status.units)
     if output.refine is not None:
         output.refine(workspace, status)
     return status

@@ -4,26 +4,14 @@ from wit_pipeline.core.stage import Stage, lazy_exports
 from wit_pipeline.stages.download.layout import OUTPUTS, timing
 from wit_pipeline.stages.download.options import Options
 
-STAGE = Stage(
-    name="download",
-    help="download and resize images into raw/ (img2dataset's layout)",
-    options=Options,
-    entry="wit_pipeline.stages.download.stage:run",
-    command="download",
-    outputs=OUTPUTS,
-    timing=timing,
-)
+HELP = "download and resize images into raw/ (img2dataset's layout)"
+STAGE = Stage("download", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing)
 
 __getattr__ = lazy_exports(
     __name__,
-    {
-        "DownloadOptions": "stage",
-        "DownloadSummary": "stage",
-        "download": "stage",
-        "FetchOptions": "stage",
-        "InputSpec": "plan",
-        "ResizeOptions": "shard",
-    },
+    stage=("DownloadOptions", "DownloadSummary", "download", "FetchOptions"),
+    plan=("InputSpec",),
+    shard=("ResizeOptions",),
 )
 __all__ = [
     "STAGE",

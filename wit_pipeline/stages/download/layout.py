@@ -7,7 +7,6 @@ import json
 
 from wit_pipeline.core.markers import STAGE_UNIT, Markers
 from wit_pipeline.core.stage import Output, Timing, View
-from wit_pipeline.core.status import PARTIAL, StageStatus
 from wit_pipeline.core.workspace import Workspace
 
 PLAN_DIR = ".input"
@@ -24,23 +23,15 @@ def planned_shards(workspace: Workspace) -> int:
         return 0
 
 
-def _refine(workspace: Workspace, status: StageStatus) -> None:
-    planned = planned_shards(workspace)
-    if status.state == PARTIAL and planned:
-        status.progress = f"{status.units_done}/{planned} shards downloaded"
+def _shard_of(name: str) -> str:
+    """The raw shard a file belongs to: 00003 for 00003.tar, 00003.parquet, 00003_stats.json."""
+    return name.split("_")[0].split(".")[0]
 
 
+VIEWS = (View("samples", "raw/[0-9]*.parquet", per_shard=True),)
+PROGRESS = "{done}/{planned} shards downloaded"
 OUTPUTS = (
-    Output(
-        name="raw",
-        path="raw",
-        units="[0-9]*.*",
-        unit_of=lambda name: name.split(".")[0].split("_")[0],
-        rows="parquet",
-        planned=planned_shards,
-        refine=_refine,
-        views=(View("samples", "raw/[0-9]*.parquet", per_shard=True),),
-    ),
+    Output("raw", "raw", "[0-9]*.*", "parquet", VIEWS, planned_shards, PROGRESS, unit_of=_shard_of),
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, mark_stage_done, run_units
 from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.options import same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.net.fetch import FetchOptions
 from wit_pipeline.stages.download.options import Options
@@ -195,31 +196,18 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> DownloadSumma
         samples_per_shard=options.samples_per_shard,
         extra_columns=tuple(c for c in (options.save_additional_columns or "").split(",") if c),
     )
-    settings = DownloadOptions(
-        fetch=FetchOptions(
-            timeout=options.timeout,
-            retries=options.retries,
-            max_bytes=options.max_bytes,
-            max_redirects=options.max_redirects,
-            max_per_host=options.max_per_host,
-            respect_robots=not options.ignore_robots,
-            respect_x_robots_tag=not options.ignore_x_robots_tag,
-            allow_private_networks=options.allow_private_networks,
-        ),
-        resize=ResizeOptions(
-            image_size=options.image_size,
-            resize_mode=options.resize_mode,
-            resize_only_if_bigger=options.resize_only_if_bigger,
-            encode_format=options.encode_format,
-            encode_quality=options.quality,
-            min_image_size=options.min_image_size,
-            max_aspect_ratio=options.max_aspect_ratio,
-            max_pixels=options.max_pixels,
-        ),
-        processes=options.processes,
-        threads=options.threads,
-        overwrite=options.overwrite,
-        retry_failed=options.retry_failed,
+    fetch = same_named(
+        FetchOptions,
+        options,
+        respect_robots=not options.ignore_robots,
+        respect_x_robots_tag=not options.ignore_x_robots_tag,
+    )
+    resize = same_named(ResizeOptions, options, encode_quality=options.quality)
+    settings = same_named(
+        DownloadOptions,
+        options,
+        fetch=fetch,
+        resize=resize,
         progress=engine.progress,
         engine=engine,
     )

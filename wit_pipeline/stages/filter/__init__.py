@@ -4,23 +4,10 @@ from wit_pipeline.core.stage import Stage, lazy_exports
 from wit_pipeline.stages.filter.layout import OUTPUTS, timing
 from wit_pipeline.stages.filter.options import Options
 
-STAGE = Stage(
-    name="filter",
-    help="score raw samples (CLIP, pHash, size, language) and decide what to keep",
-    options=Options,
-    entry="wit_pipeline.stages.filter.stage:run",
-    command="filter",
-    outputs=OUTPUTS,
-    timing=timing,
-)
+HELP = "score raw samples (CLIP, pHash, size, language) and decide what to keep"
+STAGE = Stage("filter", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing)
 
 __getattr__ = lazy_exports(
-    __name__,
-    {
-        "DecideOptions": "decide",
-        "FilterSummary": "stage",
-        "ScoreOptions": "stage",
-        "filter_stage": "stage",
-    },
+    __name__, decide=("DecideOptions",), stage=("FilterSummary", "ScoreOptions", "filter_stage")
 )
 __all__ = ["STAGE", "DecideOptions", "FilterSummary", "Options", "ScoreOptions", "filter_stage"]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, forget_units, mark_stage_done, run_units
 from wit_pipeline.core.markers import Markers
-from wit_pipeline.core.options import codes
+from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
@@ -153,27 +153,14 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
 
     none = options.clip_model == "none"
     clip = None if none else ClipSpec(options.clip_model, options.pretrained)
-    score_options = ScoreOptions(
-        clip=clip,
-        device=options.device,
-        batch_size=options.batch_size,
-        workers=options.workers,
-        processes=options.processes,
-        save_embeddings=options.save_embeddings,
-        progress=engine.progress,
-        engine=engine,
+    score_options = same_named(
+        ScoreOptions, options, clip=clip, progress=engine.progress, engine=engine
     )
-    decide_options = DecideOptions(
-        min_clip_score=options.min_clip_score,
-        keep_fraction=options.keep_fraction,
-        min_image_size=options.min_image_size,
-        max_aspect_ratio=options.max_aspect_ratio,
-        min_caption_words=options.min_caption_words,
+    decide_options = same_named(
+        DecideOptions,
+        options,
         langs=codes(options.lang),
-        dedupe_distance=options.dedupe_distance,
         dedupe=not options.no_dedupe,
-        dedupe_colour_distance=options.dedupe_colour_distance,
-        dedupe_grouping=options.dedupe_grouping,
         eval_sets=load_eval_sets(options.decontaminate) if options.decontaminate else (),
     )
     return filter_stage(

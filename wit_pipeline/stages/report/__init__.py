@@ -20,14 +20,10 @@ class Options(StageOptions):
     top_hosts: int = option(15, "hosts listed by failed downloads (default: 15)", type=positive_int)
 
 
-STAGE = Stage(
-    name="report",
-    help="write W/report/index.html: funnel, CLIP scores, sizes, captions, download errors, "
-    "duplicates, samples, timings, training",
-    options=Options,
-    entry="wit_pipeline.stages.report.stage:run",
-    command="report",
-    outputs=(Output(name="report", path="report/index.html"),),
-    optional=True,
+HELP = (
+    "write W/report/index.html: funnel, CLIP scores, sizes, captions, download errors, "
+    "duplicates, samples, timings, training"
 )
+OUTPUTS = (Output(name="report", path="report/index.html"),)
+STAGE = Stage("report", HELP, Options, f"{__name__}.stage:run", OUTPUTS, optional=True)
 __all__ = ["STAGE", "Options"]

@@ -4,25 +4,16 @@ from wit_pipeline.core.stage import Stage, lazy_exports
 from wit_pipeline.stages.scrape.layout import OUTPUTS, timing
 from wit_pipeline.stages.scrape.options import Options
 
+HELP = "find (image URL, caption) pairs in pages, WARC/WAT files and sites"
 STAGE = Stage(
-    name="scrape",
-    help="find (image URL, caption) pairs in pages, WARC/WAT files and sites",
-    options=Options,
-    entry="wit_pipeline.stages.scrape.stage:run",
-    command="scrape SOURCE...",
-    outputs=OUTPUTS,
-    timing=timing,
+    "scrape", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing, command="scrape SOURCE..."
 )
 
 __getattr__ = lazy_exports(
     __name__,
-    {
-        "CaptionRules": "captions",
-        "CrawlOptions": "crawl",
-        "ScrapeOptions": "stage",
-        "ScrapeSummary": "stage",
-        "scrape": "stage",
-    },
+    captions=("CaptionRules",),
+    crawl=("CrawlOptions",),
+    stage=("ScrapeOptions", "ScrapeSummary", "scrape"),
 )
 __all__ = [
     "STAGE",

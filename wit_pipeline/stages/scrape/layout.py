@@ -26,17 +26,8 @@ def _refine(workspace: Workspace, status: StageStatus) -> None:
         status.last_write_seconds = seconds_since_last_write(workspace.pairs_dir)
 
 
-OUTPUTS = (
-    Output(
-        name="pairs",
-        path="pairs",
-        units="*.parquet",
-        unit_of=lambda name: name.removesuffix(".parquet"),
-        rows="parquet",
-        refine=_refine,
-        views=(View("pairs", "pairs/part-*.parquet"),),
-    ),
-)
+VIEWS = (View("pairs", "pairs/part-*.parquet"),)
+OUTPUTS = (Output("pairs", "pairs", "*.parquet", "parquet", VIEWS, refine=_refine),)
 
 
 def timing(workspace: Workspace) -> Timing | None:

@@ -30,7 +30,7 @@ from wit_pipeline.core.executor import (
     record_units,
     run_units,
 )
-from wit_pipeline.core.options import codes
+from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.parquet_parts import write_parts
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
@@ -345,30 +345,20 @@ def scrape(workspace: Workspace, sources: list[str], options: ScrapeOptions) -> 
 
 def run(workspace: Workspace, options: Options, engine: Engine) -> ScrapeSummary:
     """The stage's entry point: scrape `options.sources` with the rules the options set."""
-    settings = ScrapeOptions(
-        rules=CaptionRules(
-            min_chars=options.min_chars,
-            min_words=options.min_words,
-            max_chars=options.max_chars,
-            drop_boilerplate=not options.keep_boilerplate,
-            langs=codes(options.lang),
-        ),
-        crawl=CrawlOptions(
-            max_depth=options.max_depth,
-            max_pages=options.max_pages,
-            requests_per_second=options.rate,
-            same_host=not options.any_host,
-            respect_robots=not options.ignore_robots,
-            timeout=options.timeout,
-            max_page_bytes=options.max_page_bytes,
-            allow_private_networks=options.allow_private_networks,
-        ),
-        base_url=options.base_url,
-        dedupe_url=options.dedupe_url,
-        max_page_bytes=options.max_page_bytes,
-        rows_per_part=options.rows_per_part,
-        processes=options.processes,
-        progress=engine.progress,
-        engine=engine,
+    rules = same_named(
+        CaptionRules,
+        options,
+        drop_boilerplate=not options.keep_boilerplate,
+        langs=codes(options.lang),
+    )
+    crawl = same_named(
+        CrawlOptions,
+        options,
+        requests_per_second=options.rate,
+        same_host=not options.any_host,
+        respect_robots=not options.ignore_robots,
+    )
+    settings = same_named(
+        ScrapeOptions, options, rules=rules, crawl=crawl, progress=engine.progress, engine=engine
     )
     return scrape(workspace, list(options.sources), settings)

@@ -4,18 +4,10 @@ from wit_pipeline.core.stage import Stage, lazy_exports
 from wit_pipeline.stages.shard.layout import OUTPUTS, timing
 from wit_pipeline.stages.shard.options import Options
 
-STAGE = Stage(
-    name="shard",
-    help="write the kept samples as shuffled WebDataset shards",
-    options=Options,
-    entry="wit_pipeline.stages.shard.stage:run",
-    command="shard",
-    outputs=OUTPUTS,
-    timing=timing,
-)
+HELP = "write the kept samples as shuffled WebDataset shards"
+STAGE = Stage("shard", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing)
 
 __getattr__ = lazy_exports(
-    __name__,
-    {"ShardSummary": "stage", "write_shards": "stage", "verify_shards": "verify"},
+    __name__, stage=("ShardSummary", "write_shards"), verify=("verify_shards",)
 )
 __all__ = ["STAGE", "Options", "ShardSummary", "verify_shards", "write_shards"]

@@ -8,8 +8,8 @@ import json
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from wit_pipeline.core.markers import STAGE_UNIT, Markers
-from wit_pipeline.core.stage import Output, Timing, View
+from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.stage import Output, Timing, View, marker_timing
 from wit_pipeline.core.status import PARTIAL, StageStatus
 from wit_pipeline.core.workspace import Workspace
 
@@ -47,25 +47,10 @@ def _refine(workspace: Workspace, status: StageStatus) -> None:
         status.progress = f"{written:,}{total} kept samples written"
 
 
-OUTPUTS = (
-    Output(
-        name="shards",
-        path="shards",
-        units="*.tar",
-        unit_of=lambda name: name.removesuffix(".tar"),
-        refine=_refine,
-        views=(View("manifest", f"shards/{MANIFEST_FILE}"),),
-    ),
-)
+VIEWS = (View("manifest", f"shards/{MANIFEST_FILE}"),)
+OUTPUTS = (Output("shards", "shards", "*.tar", None, VIEWS, refine=_refine),)
 
 
 def timing(workspace: Workspace) -> Timing | None:
     """Samples written and the stage's recorded time."""
-    markers = Markers(workspace.shards_dir)
-    infos = [markers.info(unit) or {} for unit in markers.done_units()]
-    if not infos:
-        return None
-    samples = sum(int(i.get("samples", 0)) for i in infos)
-    seconds = (markers.info(STAGE_UNIT) or {}).get("seconds")
-    seconds = float(seconds) if isinstance(seconds, int | float) else None
-    return Timing("shard", len(infos), samples, "samples", seconds, "stage marker")
+    return marker_timing("shard", workspace.shards_dir, "samples", "samples")

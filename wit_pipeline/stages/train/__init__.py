@@ -28,12 +28,6 @@ Options = options_from_parser("Options", _add_arguments)
 Options.__module__ = __name__
 Options.validate = _validate
 
-STAGE = Stage(
-    name="train",
-    help="train a small CLIP on the shards (train_small), evaluate and export it",
-    options=Options,
-    entry="wit_pipeline.stages.train.stage:run",
-    command="train",
-    optional=True,
-)
+HELP = "train a small CLIP on the shards (train_small), evaluate and export it"
+STAGE = Stage("train", HELP, Options, f"{__name__}.stage:run", optional=True)
 __all__ = ["STAGE", "Options"]
