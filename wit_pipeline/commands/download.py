@@ -96,6 +96,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=100_000_000,
         help="refuse images declaring more pixels, before decoding (default: 1e8)",
     )
+    size.add_argument(
+        "--max-decode-bytes",
+        type=positive_int,
+        default=512 * 2**20,
+        help="refuse images whose decode would take more memory, counting channels, alpha "
+        "compositing and the decoder's own buffers, judged from the header (default: 512 MiB)",
+    )
     net = parser.add_argument_group("fetching")
     net.add_argument(
         "--timeout",
@@ -135,6 +142,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow loopback and private addresses (test webs, intranets)",
     )
+    net.add_argument(
+        "--input-timeout",
+        type=positive_float,
+        default=600.0,
+        help="deadline in seconds for an http(s):// INPUT to arrive whole (default: 600)",
+    )
+    net.add_argument(
+        "--max-input-bytes",
+        type=positive_int,
+        default=2_000_000_000,
+        help="largest http(s):// INPUT accepted (default: 2000000000)",
+    )
     parser.add_argument(
         "--overwrite",
         action="store_true",
@@ -165,6 +184,9 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
         caption_col=args.caption_col or None,
         samples_per_shard=args.samples_per_shard,
         extra_columns=tuple(c for c in (args.save_additional_columns or "").split(",") if c),
+        timeout=args.input_timeout,
+        max_bytes=args.max_input_bytes,
+        allow_private_networks=args.allow_private_networks,
     )
     options = DownloadOptions(
         fetch=FetchOptions(
@@ -186,6 +208,7 @@ def run_stage(workspace: Workspace, args: argparse.Namespace, engine: Engine):
             min_image_size=args.min_image_size,
             max_aspect_ratio=args.max_aspect_ratio,
             max_pixels=args.max_pixels,
+            max_decode_bytes=args.max_decode_bytes,
         ),
         processes=args.processes,
         threads=args.threads,
