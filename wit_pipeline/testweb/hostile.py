@@ -37,7 +37,7 @@ from types import TracebackType
 
 from wit_pipeline.testweb import hostile_bodies
 
-HOLD_SECONDS = 30.0
+HOLD_SECONDS = 120.0
 """The longest any route keeps a connection: far beyond every client deadline under test."""
 LOOPBACK_SPELLINGS = ("127.0.0.1", "2130706433", "0x7f.0.0.1", "0177.0.0.1", "127.1", "127.0.1")
 """Six ways to write 127.0.0.1 in a URL: six origins, one host."""
@@ -125,6 +125,15 @@ def _cut_size_line(exchange: Exchange) -> None:
     head = b"HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\nTransfer-Encoding: chunked\r\n\r\n"
     if exchange.send(head + b"0"):
         exchange.wait(HOLD_SECONDS)
+
+
+_PAYLOADS = (
+    hostile_bodies.palette_bomb_png,
+    hostile_bodies.rgba_bomb_png,
+    hostile_bodies.screen_bomb_gif,
+)
+"""Payloads made once per process (the RGBA bomb compresses 324 MB of zeros: a second), when
+a server starts, so that no answer is late by accident."""
 
 
 def _file(content_type: str, body: Callable[[], bytes]) -> Callable[[Exchange], None]:
@@ -248,6 +257,8 @@ class HostileServer:
 
     def start(self) -> HostileServer:
         """Bind and start serving; returns self."""
+        for payload in _PAYLOADS:
+            payload()
         self._listener = socket.create_server(("127.0.0.1", 0), backlog=128)
         self._thread = threading.Thread(target=self._accept, name="hostile-server", daemon=True)
         self._thread.start()
