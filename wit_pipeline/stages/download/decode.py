@@ -144,7 +144,7 @@ def _pillow_band(image: Image.Image, top: int, bottom: int, grey: bool) -> np.nd
     return np.asarray(band.convert("RGB"))
 
 
-def _decode_pillow(body: bytes, header: ImageHeader | None) -> PixelBuffer:
+def _decode_pillow(body: bytes, grey: bool) -> PixelBuffer:
     """GIF (its first frame) or TIFF (through libtiff, which reads 16-bit and planar TIFFs
     right and the same way every time) decoded by Pillow, band by band into a PPM or PGM."""
     with _LIBTIFF_LOCK:
@@ -155,7 +155,6 @@ def _decode_pillow(body: bytes, header: ImageHeader | None) -> PixelBuffer:
             TiffImagePlugin.READ_LIBTIFF = previous
     with image:
         image.load()
-        grey = header is not None and header.channels == 1
         buffer, view = _pnm(image.height, image.width, 1 if grey else 3)
         rows = _band_rows(image.width)
         for top in range(0, image.height, rows):
@@ -169,7 +168,7 @@ def resizer_input(body: bytes, header: ImageHeader | None) -> io.BytesIO | Pixel
     OSError when it cannot be decoded."""
     route = "opencv" if header is None else decode_route(header)
     if route == "pillow":
-        return _decode_pillow(body, header)
+        return _decode_pillow(body, grey=header.channels == 1)
     if route == "composite":
         composited = _composite_opencv(body)
         if composited is not None:
