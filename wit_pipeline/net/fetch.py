@@ -59,7 +59,8 @@ _TLS_CONTEXT = ssl.create_default_context()
 
 @dataclass(frozen=True)
 class FetchOptions:
-    """Limits of every request."""
+    """Limits of every request. `timeout` is one deadline per attempt (over its redirect hops
+    and robots.txt fetches); `max_per_host` counts connections per address."""
 
     timeout: float = 10.0
     retries: int = 2
