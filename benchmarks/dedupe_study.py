@@ -46,7 +46,7 @@ from testweb_workspace import download_testweb
 from wit_pipeline.scoring import near_duplicate_pairs
 from wit_pipeline.scoring.colour_hash import as_words
 from wit_pipeline.scoring.dedupe import DedupeRule, confirmed_pairs, duplicate_of
-from wit_pipeline.stages.download.image import gif_as_png
+from wit_pipeline.stages.download.image import inspect_image
 from wit_pipeline.stages.download.shard import SUCCESS, Outcome, ResizeOptions, resize_outcome
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
 from wit_pipeline.stages.filter.sample_facts import decode, image_facts
@@ -96,13 +96,13 @@ _worker_web: Any = None
 def _hash_images(ids: list[int]) -> list[tuple[int, bytes, float] | None]:
     """In a worker: each image through the download stage's resize (img2dataset's Resizer,
     the stage's defaults) and the score phase's `image_facts`, as the pipeline sees it."""
-    resizer = Resizer(**{k: v for k, v in asdict(ResizeOptions()).items() if k != "max_pixels"})
+    limits = ("max_pixels", "max_decode_bytes")
+    resizer = Resizer(**{k: v for k, v in asdict(ResizeOptions()).items() if k not in limits})
     out: list[tuple[int, bytes, float] | None] = []
     for image_id in ids:
         body = _worker_web.image_bytes(image_id)
-        if body[:3] == b"GIF":
-            body = gif_as_png(body)
-        resized = resize_outcome(Outcome(SUCCESS, image=body), resizer)
+        header = inspect_image(body, "", 10**9)
+        resized = resize_outcome(Outcome(SUCCESS, image=body, header=header), resizer)
         if resized.status != SUCCESS:
             out.append(None)
             continue

@@ -1,16 +1,32 @@
-"""The fetch's pieces: X-Robots-Tag parsing, header-only image checks, the GIF fallback."""
+"""The fetcher against real loopback servers: X-Robots-Tag parsing, invalid URLs, and the
+hostile server's routes: one deadline per attempt over every chunk, hop and robots.txt; URLs
+requested as a browser would; the per-host cap keyed by address, however the host is spelt."""
 
-import io
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from PIL import Image
 
-from wit_pipeline.net.fetch import Fetcher, FetchOptions, x_robots_forbids
-from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
-from wit_pipeline.stages.download.shard import fetch_row
+from wit_pipeline.net.fetch import TRANSIENT_CODES, Fetcher, FetchOptions, x_robots_forbids
+from wit_pipeline.testweb.hostile import CAFE_PATH, LOOPBACK_SPELLINGS, HostileServer
+
+DEADLINE = 1.0
+MARGIN = 1.5
+"""Seconds a fetch may run past its deadline on a loaded 2-core machine (a hung one runs for
+the server's HOLD_SECONDS, 30)."""
+
+
+def _fetcher(**overrides) -> Fetcher:
+    options = {"timeout": DEADLINE, "retries": 0, "allow_private_networks": True, **overrides}
+    return Fetcher(FetchOptions(**options))
+
+
+@pytest.fixture(scope="module")
+def hostile():
+    with HostileServer() as server:
+        yield server
 
 
 @pytest.mark.parametrize(
@@ -33,43 +49,13 @@ def test_x_robots_tag(values, expected):
     assert x_robots_forbids(values) == expected
 
 
-def _png(size, mode="RGB"):
-    out = io.BytesIO()
-    Image.new(mode, size).save(out, format="PNG")
-    return out.getvalue()
-
-
-def test_header_check_passes_sizes_and_refuses_pixel_floods():
-    assert inspect_image(_png((30, 20)), "image/png", 1000) == (30, 20, "png")
-    with pytest.raises(ImageRejected, match="declares 40x30, over the limit of 1,000 pixels"):
-        inspect_image(_png((40, 30)), "image/png", 1000)
-
-
-@pytest.mark.parametrize(
-    ("body", "content_type", "code"),
-    [
-        (b"<!DOCTYPE html><html></html>", "text/html", "not_an_image"),
-        (b"\xff\xd8\xff\xe0garbage" * 10, "image/jpeg", "decode_error"),
-    ],
-)
-def test_non_images(body, content_type, code):
-    with pytest.raises(ImageRejected) as info:
-        inspect_image(body, content_type, 10**8)
-    assert info.value.code == code
-
-
-def test_gif_becomes_png():
-    out = io.BytesIO()
-    Image.new("P", (3, 2)).save(out, format="GIF")
-    png = gif_as_png(out.getvalue())
-    assert Image.open(io.BytesIO(png)).format == "PNG"
-
-
 def test_invalid_urls_fail_without_network():
     fetcher = Fetcher(FetchOptions(retries=3))
-    for url in ("ftp://x/y.jpg", "http://", "http://h:99999/x"):
+    urls = ("ftp://x/y.jpg", "http://", "http://h:99999/x", "http://exa mple.org/a.jpg")
+    for url in (*urls, "http://[::1/x.jpg", "http://example.org/\ud800.jpg"):
         result = fetcher.fetch(url)
-        assert (result.error_code, result.attempts) == ("invalid_url", 1)
+        assert (result.error_code, result.attempts) == ("invalid_url", 1), url
+    assert "invalid_url" not in TRANSIENT_CODES
 
 
 def _dripping_server(chunks: list[bytes], pause: float) -> tuple[str, threading.Thread]:
@@ -112,13 +98,57 @@ def test_the_deadline_bounds_the_whole_request(chunks):
     thread.join(timeout=10)
 
 
-def test_truncated_gif_fails_its_row_not_the_shard():
-    out = io.BytesIO()
-    Image.new("RGB", (64, 64), "red").save(out, format="GIF")
-    gif = out.getvalue()[:40]
-    head = f"HTTP/1.1 200 OK\r\nContent-Type: image/gif\r\nContent-Length: {len(gif)}\r\n\r\n"
-    url, thread = _dripping_server([head.encode() + gif], pause=0)
-    fetcher = Fetcher(FetchOptions(retries=0, allow_private_networks=True, respect_robots=False))
-    outcome = fetch_row(url, False, fetcher, 10**8)
-    assert (outcome.status, outcome.error_code) == ("failed_to_resize", "decode_error")
-    thread.join(timeout=10)
+@pytest.mark.parametrize(
+    ("path", "code"),
+    [
+        ("/chunked/size-line-drip.jpg", "timeout"),
+        ("/chunked/extension-drip.jpg", "timeout"),
+        ("/chunked/trailer-flood.jpg", "connection_error"),
+        ("/chunked/cut-size-line.jpg", "timeout"),
+    ],
+)
+def test_a_chunked_answer_cannot_hold_or_fool_the_fetch(hostile, path, code):
+    """Behind Connection: close, http.client's chunked reader read size lines, extensions and
+    trailers without end; with keep-alive, a cut size line `0` came back as an empty success."""
+    start = time.monotonic()
+    result = _fetcher().fetch(hostile.url(path))
+    assert (result.ok, result.error_code) == (False, code), result
+    assert time.monotonic() - start < DEADLINE + MARGIN
+
+
+def test_one_deadline_covers_every_hop_and_every_robots_txt():
+    """Six origins (six spellings of 127.0.0.1) chained by redirects, each with a robots.txt
+    of five slow redirects: one deadline, not one per request (which took 55 s)."""
+    with HostileServer(robots_hops=5, robots_hop_seconds=0.3) as slow_robots:
+        start = time.monotonic()
+        result = _fetcher().fetch(slow_robots.url("/hop/0/x.jpg"))
+        assert result.error_code == "timeout"
+        assert time.monotonic() - start < DEADLINE + MARGIN
+        patient = _fetcher(timeout=30.0).fetch(slow_robots.url("/hop/0/x.jpg"))
+        assert patient.ok, "a robots.txt cut by a deadline must not be cached as missing"
+        hosts = {host.rsplit(":", 1)[0] for host, target in slow_robots.requests}
+        assert hosts == set(LOOPBACK_SPELLINGS)
+
+
+def test_a_redirect_chain_over_six_origins_ends_within_the_deadline(hostile):
+    result = _fetcher().fetch(hostile.url("/hop/0/x.jpg"))
+    assert result.ok and result.final_url == hostile.url("/hop/5/x.jpg", LOOPBACK_SPELLINGS[5])
+
+
+def test_urls_are_requested_percent_encoded(hostile):
+    result = _fetcher().fetch(hostile.url("/images/café au lait.jpg"))
+    assert result.ok, result
+    assert hostile.targets()[-1] == CAFE_PATH
+
+
+def test_the_per_host_cap_holds_across_spellings_of_one_host():
+    """24 URLs on six spellings of one address with a cap of 4: at most 4 connections at once
+    (keyed by spelling, it was 24). The server may see one more while a finished handler
+    closes."""
+    with HostileServer(slow_seconds=0.3) as server:
+        urls = [server.url(f"/slow/{i}.jpg", LOOPBACK_SPELLINGS[i % 6]) for i in range(24)]
+        fetcher = _fetcher(timeout=30.0, max_per_host=4)
+        with ThreadPoolExecutor(24) as pool:
+            results = list(pool.map(fetcher.fetch, urls))
+        assert all(r.ok for r in results)
+        assert server.peak <= 4 + 1

@@ -10,10 +10,10 @@ def test_rules_are_fetched_once_per_origin():
         calls.append(url)
         return 200, b"User-agent: *\nDisallow: /private/\n"
 
-    robots = RobotsCache(fetch)
-    assert robots.allowed("http://a.test/img/1.jpg")
-    assert not robots.allowed("http://a.test/private/2.jpg")
-    assert robots.allowed("http://b.test/private/2.jpg") is False
+    robots = RobotsCache()
+    assert robots.allowed("http://a.test/img/1.jpg", fetch)
+    assert not robots.allowed("http://a.test/private/2.jpg", fetch)
+    assert robots.allowed("http://b.test/private/2.jpg", fetch) is False
     assert calls == ["http://a.test/robots.txt", "http://b.test/robots.txt"]
 
 
@@ -28,7 +28,7 @@ def test_missing_broken_and_forbidden_robots():
             raise OSError("connection refused")
         return statuses[url]
 
-    robots = RobotsCache(fetch)
-    assert robots.allowed("http://gone.test/x.jpg")
-    assert robots.allowed("http://down.test/x.jpg")
-    assert not robots.allowed("http://forbidden.test/x.jpg")
+    robots = RobotsCache()
+    assert robots.allowed("http://gone.test/x.jpg", fetch)
+    assert robots.allowed("http://down.test/x.jpg", fetch)
+    assert not robots.allowed("http://forbidden.test/x.jpg", fetch)

@@ -1,10 +1,13 @@
-"""Hostile servers: every test-web fault kind in one download, plus many URLs on one slow host.
-The run ends in bounded time and memory, gives every row its error code, keeps each host under
-its concurrency cap, and leaves no process, thread or connection behind."""
+"""Hostile servers: every test-web fault kind in one download, plus many URLs on one slow host;
+then every route of the red team's hostile server (wit_pipeline.testweb.hostile) through
+`download`, `scrape` and the download's http(s) input. Each run ends in bounded time and
+memory, gives every row its error code, keeps each host (however spelt) under its concurrency
+cap, and leaves no process, thread or connection behind."""
 
 import os
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 
@@ -13,13 +16,16 @@ import pyarrow.parquet as pq
 import pytest
 from tqdm._monitor import TMonitor
 
-from tests.reliability.killing import wait_for_group_gone
+from tests.reliability.killing import cli, wait_for_group_gone
+from tests.reliability.measure import run_measured
 from tests.reliability.sites import jpeg, serving
 from tests.stages.download.conftest import EXPECTED_CODE
 from tests.workspaces import FAST, write_urls
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.download import InputSpec, download
+from wit_pipeline.stages.download.decode import DEFAULT_MAX_DECODE_BYTES
 from wit_pipeline.stages.scrape import CrawlOptions, ScrapeOptions, scrape
+from wit_pipeline.testweb.hostile import CAFE_PATH, LOOPBACK_SPELLINGS, HostileServer
 
 SLOW_URLS, SLOW_SECONDS, PER_HOST = 64, 0.25, 4
 PROCESSES = 2
@@ -135,3 +141,143 @@ def test_a_crawl_cannot_be_held_by_a_dripping_or_huge_page(testweb, testweb_trut
     )
     assert time.monotonic() - start < CRAWL_BOUND
     assert summary.counts["timeout"] == 2 and summary.counts["non_html_page"] == 1
+
+
+HOSTILE_BOUND = 60.0
+"""Seconds for one download of every hostile route with a 1 s deadline (imports take most of
+it on a loaded 2-core machine); a client the chunked routes hold waits for the server's
+HOLD_SECONDS (120) instead."""
+HOSTILE_ROUTES = {
+    "/chunked/size-line-drip.jpg": "timeout",
+    "/chunked/extension-drip.jpg": "timeout",
+    "/chunked/trailer-flood.jpg": "connection_error",
+    "/chunked/cut-size-line.jpg": "timeout",
+    "/bomb/palette.png": "too_many_pixels",
+    "/bomb/rgba.png": "too_many_pixels",
+    "/bomb/screen.gif": "too_many_pixels",
+    "/tiff/planar16.tif": None,
+    "/images/café au lait.jpg": None,
+    "/hop/0/x.jpg": None,
+}
+"""Each route of the hostile server and the error code its row must end with."""
+
+
+def _download_command(workdir, urls_file, *flags: str) -> list[str]:
+    return cli(
+        workdir,
+        "download",
+        str(urls_file),
+        "--allow-private-networks",
+        "--timeout",
+        "1",
+        "--retries",
+        "0",
+        "--samples-per-shard",
+        "10",
+        "--processes",
+        str(PROCESSES),
+        "--threads",
+        "16",
+        "--max-per-host",
+        str(PER_HOST),
+        *flags,
+    )
+
+
+def _url_list(path, urls: list[str]):
+    pq.write_table(pa.table({"url": urls, "caption": ["a red square on white"] * len(urls)}), path)
+    return path
+
+
+def _rows(workdir) -> list[dict]:
+    raw = Workspace(workdir).raw_dir
+    return [r for f in sorted(raw.glob("[0-9]*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+def test_every_hostile_route_in_one_download(tmp_path):
+    """The red team's findings in one run with two processes: chunked answers that never end
+    or end wrong, memory bombs, a TIFF OpenCV decodes differently each time, a URL with a
+    space and an accent, an unencodable URL, a redirect chain over six origins, the same
+    chain behind robots.txt files of slow redirects (one deadline for all of it), and 24
+    slow images on six spellings of one host. It ends in bounded time; the process tree
+    stays within one decode budget per process of an ordinary run; every row gets its code."""
+    with (
+        HostileServer(slow_seconds=0.2) as hostile,
+        HostileServer(robots_hops=5, robots_hop_seconds=0.3) as slow_robots,
+    ):
+        expected = {hostile.url(path): code for path, code in HOSTILE_ROUTES.items()}
+        expected["http://exa mple.org/x.jpg"] = "invalid_url"
+        expected[slow_robots.url("/hop/0/x.jpg")] = "timeout"
+        for i in range(24):
+            expected[hostile.url(f"/slow/{i}.jpg", LOOPBACK_SPELLINGS[i % 6])] = None
+        urls = list(expected)
+        ordinary = _url_list(tmp_path / "ordinary.parquet", [hostile.url(CAFE_PATH)] * 40)
+        baseline = run_measured(_download_command(tmp_path / "b", ordinary))
+        hostile.peak = 0
+        run = run_measured(
+            _download_command(tmp_path / "w", _url_list(tmp_path / "urls.parquet", urls))
+        )
+        assert (baseline.returncode, run.returncode) == (0, 0), run.stderr[-2000:]
+        assert run.seconds < HOSTILE_BOUND
+        budget_mib = PROCESSES * DEFAULT_MAX_DECODE_BYTES / 2**20
+        assert run.peak_mib - baseline.peak_mib < budget_mib, (run, baseline)
+        rows = _rows(tmp_path / "w")
+        assert [(r["url"], r["error_code"]) for r in rows] == list(expected.items())
+        assert hostile.targets().count(CAFE_PATH) == 40 + 1
+        assert hostile.peak <= (PER_HOST + 1) * PROCESSES
+
+
+def test_three_downloads_of_a_planar_tiff_store_the_same_bytes(tmp_path):
+    with HostileServer() as hostile:
+        urls = _url_list(tmp_path / "urls.parquet", [hostile.url("/tiff/planar16.tif")] * 3)
+        summary = download(Workspace(tmp_path / "w"), InputSpec(urls), FAST)
+    assert summary.status == {"success": 3}
+    raw = Workspace(tmp_path / "w").raw_dir
+    assert len({r["sha256"] for r in _rows(tmp_path / "w")}) == 1
+    with tarfile.open(raw / "00000.tar") as tar:
+        images = {tar.extractfile(m).read() for m in tar if m.name.endswith(".jpg")}
+    assert len(images) == 1
+
+
+def test_a_crawl_of_the_hostile_server(tmp_path):
+    """The crawl meets every chunked route as a page and follows a link with a space; the
+    pairs of `café au lait.jpg` carry the URL a browser asks for, and that URL downloads."""
+    crawl = CrawlOptions(
+        timeout=1.0, requests_per_second=1000, max_depth=1, allow_private_networks=True
+    )
+    with HostileServer() as hostile:
+        start = time.monotonic()
+        summary = scrape(
+            Workspace(tmp_path / "w"),
+            [hostile.url("/pages/index.html")],
+            ScrapeOptions(crawl=crawl, progress=False, processes=1),
+        )
+        assert time.monotonic() - start < CRAWL_BOUND
+        assert summary.counts["timeout"] == 3 and summary.counts["connection_error"] == 1
+        assert "/pages/more%20pages.html" in hostile.targets()
+        pairs = pq.read_table(Workspace(tmp_path / "w").pairs_dir).to_pylist()
+        assert {p["url"] for p in pairs} == {hostile.url(CAFE_PATH)}
+        assert len(pairs) == 2
+        workspace = Workspace(tmp_path / "w")
+        got = download(workspace, InputSpec(workspace.pairs_dir), FAST)
+    assert got.status == {"success": 2}
+
+
+def test_an_endless_http_input_stops_at_its_cap(tmp_path):
+    """An endless CSV filled a 200 MB TMPDIR in 0.7 s; now one line, exit 2, nothing left."""
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    with HostileServer() as hostile:
+        command = cli(
+            tmp_path / "w",
+            "download",
+            hostile.url("/endless.csv"),
+            "--allow-private-networks",
+            "--max-input-bytes",
+            "5000000",
+        )
+        run = run_measured(command, env={"TMPDIR": str(temp)})
+    assert run.returncode == 2
+    assert run.seconds < CRAWL_BOUND
+    assert run.stderr.count("\n") == 1 and "--max-input-bytes 5,000,000" in run.stderr
+    assert list(temp.iterdir()) == [] and not (tmp_path / "w" / "raw").exists()

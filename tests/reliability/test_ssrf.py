@@ -1,6 +1,8 @@
 """Server-side request forgery: loopback, private, link-local and metadata addresses, in every
-spelling, behind host names (a local DNS stub, no /etc/hosts) and behind redirects, are refused
-by the downloader and the crawler before any connection, unless private networks are allowed.
+spelling (IPv6 forms that carry an IPv4 address included: mapped, translated, compatible,
+NAT64, 6to4), behind host names (a local DNS stub, no /etc/hosts) and behind redirects, are
+refused by the downloader and the crawler before any connection, unless private networks are
+allowed.
 
 A "secret" service listens on 127.0.0.2: every refused request would have reached it, so its
 request log staying empty proves nothing was sent (and the allowed control run reaches it).
@@ -52,6 +54,11 @@ OTHER_INWARD_URLS = [
     "http://0.0.0.0/x.jpg",
     "http://2130706433/x.jpg",
     "http://[2002:7f00:1::]/x.jpg",
+    "http://[::127.0.0.2]/x.jpg",
+    "http://[64:ff9b::127.0.0.2]/x.jpg",
+    "http://[64:ff9b:1::127.0.0.2]/x.jpg",
+    "http://[::ffff:0:127.0.0.2]/x.jpg",
+    "http://[::a9fe:a9fe]/latest/meta-data/",
     "http://metadata.test/latest/meta-data/",
     "http://intranet.test/x.jpg",
     "http://v6.test/x.jpg",

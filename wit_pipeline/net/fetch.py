@@ -1,31 +1,34 @@
 """The one HTTP client of the crawler and the downloader: it cannot hang and cannot be pointed
 inwards.
 
-Every attempt has one overall deadline (connect, headers and body together, so a server that
-drips bytes is cut off), the body is capped (Content-Length checked first, then while reading;
-over the cap it fails, or is cut there for pages), every hop of a redirect chain is limited and
-checked by the address guard before any connection, each host has a concurrency cap, 429/503
-answers are retried after their Retry-After (bounded), other transient failures after a bounded
-exponential backoff, and X-Robots-Tag and robots.txt are honoured.
+Every attempt has one deadline, from its first connection over every redirect hop and every
+robots.txt fetch it makes (connect, TLS, headers and bodies together, so a server that drips
+bytes or chains slow hops is cut off); the sockets are ours and every read on them gets only
+what is left of it (http1.py). The body is capped (Content-Length checked first, then while
+reading; over the cap it fails, or is cut there for pages), every hop of a redirect chain is
+limited and checked by the address guard before any connection, each host (by address, however
+spelt) has a concurrency cap, 429/503 answers are retried after their Retry-After (bounded),
+other transient failures after a bounded exponential backoff, and X-Robots-Tag and robots.txt
+are honoured. URLs are requested percent-encoded, as a browser does (url.py).
 """
 
 from __future__ import annotations
 
-import contextlib
-import heapq
-import http.client
-import itertools
 import random
 import socket
 import ssl
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from typing import BinaryIO
+from urllib.parse import urlsplit
 
-from wit_pipeline.net.guard import BlockedAddress, Resolver, resolve
+from wit_pipeline.net import http1
+from wit_pipeline.net.guard import BlockedAddress, Resolver, host_key, resolve
 from wit_pipeline.net.robots import ROBOTS_TOKEN, USER_AGENT, RobotsCache
+from wit_pipeline.net.url import InvalidURL, join_url, normalise_url
 
 REDIRECTS = (301, 302, 303, 307, 308)
 TRANSIENT_CODES = frozenset(
@@ -49,15 +52,15 @@ VALUED_ROBOTS_DIRECTIVES = (
     "unavailable_after",
     "indexifembedded",
 )
-_CHUNK = 65536
 IMAGE_ACCEPT = "image/*,*/*;q=0.5"
 HTML_ACCEPT = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.1"
-WATCHDOG_IDLE_SECONDS = 1.0
+_TLS_CONTEXT = ssl.create_default_context()
 
 
 @dataclass(frozen=True)
 class FetchOptions:
-    """Limits of every request."""
+    """Limits of every request. `timeout` is one deadline per attempt (over its redirect hops
+    and robots.txt fetches); `max_per_host` counts connections per address."""
 
     timeout: float = 10.0
     retries: int = 2
@@ -78,8 +81,8 @@ class FetchOptions:
 
 @dataclass
 class FetchResult:
-    """The body of a successful fetch (and the URL it came from after redirects; `cut` when it
-    was cut at max_bytes), or a stable error code and a message."""
+    """The body of a successful fetch (and the URL it came from after redirects, its size;
+    `cut` when it was cut at max_bytes), or a stable error code and a message."""
 
     url: str
     body: bytes | None = None
@@ -90,6 +93,7 @@ class FetchResult:
     attempts: int = 0
     final_url: str = ""
     cut: bool = False
+    size: int = 0
 
     @property
     def ok(self) -> bool:
@@ -105,6 +109,12 @@ class _Answer:
     body: bytes
     url: str = ""
     cut: bool = False
+    size: int = 0
+
+
+class LocalWriteError(Exception):
+    """Writing a body into the caller's file failed (a full disk): not the network's doing,
+    so fetch raises it rather than calling it a connection error."""
 
 
 class _Failure(Exception):
@@ -113,28 +123,6 @@ class _Failure(Exception):
     def __init__(self, code: str, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code, self.retry_after = code, retry_after
-
-
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """HTTP to an address checked by the guard, whatever DNS says at connect time."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-
-class _PinnedHTTPSConnection(_PinnedHTTPConnection):
-    """HTTPS to a checked address, with certificate checks against the host name."""
-
-    _context = ssl.create_default_context()
-
-    def connect(self) -> None:
-        super().connect()
-        self.sock = self._context.wrap_socket(self.sock, server_hostname=self.host)
 
 
 def _retry_after(value: str | None) -> float | None:
@@ -168,79 +156,49 @@ def x_robots_forbids(values: list[str], token: str = ROBOTS_TOKEN) -> str | None
     return None
 
 
-def _cut(connection: http.client.HTTPConnection) -> None:
-    """The deadline passed: shut the socket, so whatever read is blocked on it returns now.
+class _Clock:
+    """The deadline of one attempt: `seconds` from its first connection, over every redirect
+    hop and every robots.txt fetch it makes. Waiting for a free slot of the first host does
+    not count (that wait is our own throttle, not the server's); later waits do."""
 
-    Socket timeouts alone do not bound a request: http.client reads headers and chunk sizes
-    line by line, and each read would get the full timeout again from a dripping server.
-    """
-    sock = connection.sock
-    if sock is not None:
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline: float | None = None
 
+    def start(self) -> float:
+        """Start the clock if it is not running; the deadline (time.monotonic)."""
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.seconds
+        return self.deadline
 
-class _Watchdog:
-    """One thread per process that cuts connections whose deadline passed (a timer thread per
-    request would cost about 0.25 ms of CPU each); it ends after a second with nothing to
-    watch, so no thread outlives the work."""
+    def left(self) -> float | None:
+        """Seconds left, or None before the first connection."""
+        return None if self.deadline is None else self.deadline - time.monotonic()
 
-    def __init__(self) -> None:
-        self._armed: list[tuple[float, int, http.client.HTTPConnection]] = []
-        self._live: set[int] = set()
-        self._condition = threading.Condition()
-        self._tickets = itertools.count()
-        self._thread: threading.Thread | None = None
-
-    def arm(self, connection: http.client.HTTPConnection, deadline: float) -> int:
-        """Watch `connection` until `deadline` (monotonic); returns the ticket to disarm."""
-        with self._condition:
-            ticket = next(self._tickets)
-            heapq.heappush(self._armed, (deadline, ticket, connection))
-            self._live.add(ticket)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="fetch-watchdog", daemon=True
-                )
-                self._thread.start()
-            self._condition.notify()
-            return ticket
-
-    def disarm(self, ticket: int) -> None:
-        """The request ended in time: forget it."""
-        with self._condition:
-            self._live.discard(ticket)
-
-    def _run(self) -> None:
-        while True:
-            with self._condition:
-                while self._armed and self._armed[0][1] not in self._live:
-                    heapq.heappop(self._armed)
-                if not self._armed:
-                    if not self._condition.wait(WATCHDOG_IDLE_SECONDS) and not self._armed:
-                        self._thread = None
-                        return
-                    continue
-                deadline, ticket, connection = self._armed[0]
-                left = deadline - time.monotonic()
-                if left > 0:
-                    self._condition.wait(left)
-                    continue
-                heapq.heappop(self._armed)
-                self._live.discard(ticket)
-            _cut(connection)
+    def passed(self) -> bool:
+        """Whether the deadline has passed."""
+        left = self.left()
+        return left is not None and left <= 0
 
 
-_WATCHDOG = _Watchdog()
-
-
-def _failure_of(exc: Exception) -> _Failure:
+def _failure_of(exc: Exception, clock: _Clock) -> _Failure:
     """The stable error code of an exception raised by one HTTP exchange."""
-    if isinstance(exc, http.client.IncompleteRead):
-        return _Failure("truncated", f"body ended early ({len(exc.partial)} bytes)")
+    if clock.passed() or isinstance(exc, TimeoutError):
+        return _Failure("timeout", f"no complete answer within {clock.seconds:g} s")
+    if isinstance(exc, http1.Truncated):
+        return _Failure("truncated", str(exc))
     if isinstance(exc, ssl.SSLError):
         return _Failure("tls_error", str(exc))
     return _Failure("connection_error", f"{type(exc).__name__}: {exc}")
+
+
+def _location(value: str) -> str:
+    """A Location header as the server meant it: its bytes read as UTF-8 (browsers do), else
+    as Latin-1."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
 
 
 class Fetcher:
@@ -252,19 +210,34 @@ class Fetcher:
             lambda: threading.BoundedSemaphore(options.max_per_host)
         )
         self._slots_lock = threading.Lock()
-        self.robots = RobotsCache(self._fetch_robots_txt)
+        self.robots = RobotsCache()
 
-    def _slot(self, host: str) -> threading.BoundedSemaphore:
+    def _slot(self, address: str) -> threading.BoundedSemaphore:
+        """The concurrency slots of the host at `address` (however its name was spelt)."""
         with self._slots_lock:
-            return self._host_slots[host]
+            return self._host_slots[host_key(address)]
 
-    def fetch(self, url: str) -> FetchResult:
-        """GET `url` with retries; never raises for anything the network or server does."""
+    def fetch(self, url: str, into: BinaryIO | None = None) -> FetchResult:
+        """GET `url` with retries; never raises for anything the network or server does.
+
+        The URL is requested as a browser would (percent-encoded, see wit_pipeline.net.url).
+        With `into`, the body is written there (rewound for each attempt) instead of being
+        returned, so a large one never sits in memory; `body` is then empty and `size` tells.
+        A failed write to `into` raises LocalWriteError.
+        """
         result = FetchResult(url=url)
+        try:
+            target = normalise_url(url)
+        except InvalidURL as exc:
+            result.attempts, result.error_code, result.error_message = 1, "invalid_url", str(exc)
+            return result
         for attempt in range(self.options.retries + 1):
             result.attempts = attempt + 1
+            if into is not None:
+                into.seek(0)
+                into.truncate()
             try:
-                answer = self._follow(url)
+                answer = self._follow(target, _Clock(self.options.timeout), into)
             except _Failure as failure:
                 result.error_code, result.error_message = failure.code, str(failure)
                 if failure.code not in TRANSIENT_CODES or attempt == self.options.retries:
@@ -282,15 +255,18 @@ class Fetcher:
                 answer.status,
                 answer.content_type,
             )
-            result.final_url, result.cut = answer.url, answer.cut
+            result.final_url, result.cut, result.size = answer.url, answer.cut, answer.size
             result.error_code = result.error_message = None
             return result
         return result
 
-    def _follow(self, url: str, robots_check: bool = True) -> _Answer:
-        """One attempt: follow redirects up to the limit, checking every hop."""
+    def _follow(
+        self, url: str, clock: _Clock, into: BinaryIO | None = None, robots_check: bool = True
+    ) -> _Answer:
+        """One attempt: follow redirects up to the limit, checking every hop, all within the
+        attempt's one deadline."""
         for _ in range(self.options.max_redirects + 1):
-            outcome = self._request(url, robots_check)
+            outcome = self._request(url, clock, into, robots_check)
             if isinstance(outcome, str):
                 url = outcome
                 continue
@@ -298,19 +274,12 @@ class Fetcher:
             return outcome
         raise _Failure("too_many_redirects", f"more than {self.options.max_redirects} redirects")
 
-    def _request(self, url: str, robots_check: bool = True) -> _Answer | str:
-        """One HTTP exchange: the answer of a 200, or the next URL of a redirect. The address
-        guard comes first: a refused host is neither asked for robots.txt nor connected to."""
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _Failure("invalid_url", f"not an http(s) URL: {url[:200]!r}")
+    def _address(self, host: str, port: int) -> str:
+        """The checked address to connect to (the guard first: a refused host is neither asked
+        for robots.txt nor connected to)."""
         try:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-        except ValueError as exc:
-            raise _Failure("invalid_url", str(exc)) from exc
-        try:
-            address = resolve(
-                parts.hostname,
+            return resolve(
+                host,
                 port,
                 self.options.allow_private_networks,
                 self.options.resolver,
@@ -319,88 +288,146 @@ class Fetcher:
         except BlockedAddress as exc:
             raise _Failure("ssrf_blocked", str(exc)) from exc
         except (OSError, UnicodeError) as exc:
-            raise _Failure("dns_error", f"{parts.hostname}: {exc}") from exc
-        if robots_check and self.options.respect_robots and not self.robots.allowed(url):
+            raise _Failure("dns_error", f"{host}: {exc}") from exc
+
+    def _check_robots(self, url: str, clock: _Clock) -> None:
+        """robots.txt of the URL's origin, read within the attempt's deadline."""
+
+        def fetch(robots_url: str) -> tuple[int, bytes]:
+            return self._fetch_robots_txt(robots_url, clock)
+
+        try:
+            allowed = self.robots.allowed(url, fetch, clock.left())
+        except TimeoutError as exc:
+            raise _Failure(
+                "timeout", f"robots.txt not read within {self.options.timeout:g} s"
+            ) from exc
+        if not allowed:
             raise _Failure("robots", "disallowed by robots.txt")
-        connection_class = (
-            _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
-        )
-        path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        with self._slot(parts.netloc):
-            deadline = time.monotonic() + self.options.timeout
-            connection = connection_class(parts.hostname, port, address, self.options.timeout)
-            ticket = _WATCHDOG.arm(connection, deadline)
+
+    def _request(
+        self, url: str, clock: _Clock, into: BinaryIO | None, robots_check: bool
+    ) -> _Answer | str:
+        """One HTTP exchange: the answer of a 200, or the next URL of a redirect."""
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise _Failure("invalid_url", f"not an http(s) URL: {url[:200]!r}")
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        address = self._address(parts.hostname, port)
+        if robots_check and self.options.respect_robots:
+            self._check_robots(url, clock)
+        slot = self._slot(address)
+        left = clock.left()
+        if not slot.acquire(timeout=None if left is None else max(0.0, left)):
+            raise _Failure("timeout", f"no free connection to {parts.hostname} in time")
+        try:
+            clock.start()
+            sock = self._connect(parts.scheme, parts.hostname, address, port, clock)
             try:
-                return self._exchange(connection, url, path, deadline)
-            except _Failure:
-                raise
-            except Exception as exc:
-                if time.monotonic() >= deadline or isinstance(exc, TimeoutError):
-                    raise _Failure(
-                        "timeout", f"no complete answer within {self.options.timeout:g} s"
-                    ) from exc
-                raise _failure_of(exc) from exc
+                return self._exchange(sock, url, clock, into)
             finally:
-                _WATCHDOG.disarm(ticket)
-                connection.close()
+                sock.close()
+        except _Failure:
+            raise
+        except (OSError, http1.ProtocolError, http1.Truncated) as exc:
+            raise _failure_of(exc, clock) from exc
+        finally:
+            slot.release()
+
+    @staticmethod
+    def _connect(scheme: str, host: str, address: str, port: int, clock: _Clock) -> socket.socket:
+        """A connection to the checked address (TLS checked against the host name), opened
+        within the deadline; the socket is ours, so the deadline reaches every read on it."""
+        sock = socket.create_connection((address, port), timeout=_left(clock))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if scheme == "https":
+                sock.settimeout(_left(clock))
+                sock = _TLS_CONTEXT.wrap_socket(sock, server_hostname=host)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     def _exchange(
-        self, connection: http.client.HTTPConnection, url: str, path: str, deadline: float
+        self, sock: socket.socket, url: str, clock: _Clock, into: BinaryIO | None
     ) -> _Answer | str:
+        parts = urlsplit(url)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {
             "User-Agent": self.options.user_agent,
             "Accept": self.options.accept,
             "Accept-Encoding": "identity",
         }
-        connection.request("GET", path, headers=headers)
-        self._tighten(connection, deadline)
-        response = connection.getresponse()
-        status = response.status
+        request = http1.request_bytes(target, parts.netloc.rpartition("@")[2], headers)
+        sock.settimeout(_left(clock))
+        sock.sendall(request)
+        stream = http1.DeadlineStream(sock, clock.start())
+        head = http1.read_head(stream)
+        status = head.status
         if status in REDIRECTS:
-            location = response.getheader("Location")
+            location = head.get("location")
             if not location:
                 raise _Failure(f"http_{status}", "redirect without Location")
-            return urljoin(url, location)
+            try:
+                return join_url(url, _location(location))
+            except InvalidURL as exc:
+                raise _Failure("invalid_url", f"redirect to a bad URL: {exc}") from exc
         if status != 200:
-            retry_after = _retry_after(response.getheader("Retry-After"))
-            raise _Failure(f"http_{status}", f"HTTP {status} {response.reason}", retry_after)
+            retry_after = _retry_after(head.get("retry-after"))
+            raise _Failure(f"http_{status}", f"HTTP {status} {head.reason}", retry_after)
         if self.options.respect_x_robots_tag:
-            directive = x_robots_forbids(response.headers.get_all("X-Robots-Tag") or [])
+            directive = x_robots_forbids(head.get_all("x-robots-tag"))
             if directive:
                 raise _Failure("x_robots_tag", f"X-Robots-Tag: {directive}")
         limit, cut = self.options.max_bytes, self.options.cut_oversize
-        length = response.getheader("Content-Length")
-        if length and length.isdigit() and int(length) > limit and not cut:
+        length = http1.declared_length(head)
+        if length is not None and length > limit and not cut:
             raise _Failure("too_large", f"Content-Length {length} over {limit}")
-        chunks, size = [], 0
-        while size <= limit:
-            self._tighten(connection, deadline)
-            chunk = response.read1(min(_CHUNK, limit + 1 - size))
-            if not chunk:
+        chunks: list[bytes] = []
+        write = chunks.append if into is None else _writer(into)
+        size = 0
+        for piece in http1.body_pieces(stream, head):
+            if size + len(piece) > limit:
+                if not cut:
+                    raise _Failure("too_large", f"body over {limit} bytes")
+                write(piece[: limit - size])
+                size = limit
                 break
-            size += len(chunk)
-            chunks.append(chunk)
-        if size > limit and not cut:
-            raise _Failure("too_large", f"body over {limit} bytes")
-        if size <= limit and length and length.isdigit() and size < int(length):
-            raise _Failure("truncated", f"body ended at {size} of {length} bytes")
-        body = b"".join(chunks)
-        content_type = response.getheader("Content-Type") or ""
-        return _Answer(status, content_type, body[:limit], cut=size > limit)
+            write(piece)
+            size += len(piece)
+        else:
+            cut = False
+        content_type = head.get("content-type") or ""
+        return _Answer(status, content_type, b"".join(chunks), cut=cut, size=size)
 
-    @staticmethod
-    def _tighten(connection: http.client.HTTPConnection, deadline: float) -> None:
-        """Shrink the socket timeout to what is left of the deadline (TimeoutError when none)."""
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("deadline passed")
-        if connection.sock is not None:
-            connection.sock.settimeout(left)
-
-    def _fetch_robots_txt(self, url: str) -> tuple[int, bytes]:
-        """robots.txt through redirects (RFC 9309 asks to follow at least five)."""
+    def _fetch_robots_txt(self, url: str, clock: _Clock) -> tuple[int, bytes]:
+        """robots.txt through redirects (RFC 9309 asks to follow at least five), within the
+        deadline of the attempt that needs it (TimeoutError when it runs out)."""
         try:
-            answer = self._follow(url, robots_check=False)
+            answer = self._follow(url, clock, robots_check=False)
         except _Failure as failure:
+            if failure.code == "timeout":
+                raise TimeoutError(str(failure)) from failure
             return (int(failure.code[5:]) if failure.code.startswith("http_") else 0), b""
         return answer.status, answer.body
+
+
+def _writer(into: BinaryIO) -> Callable[[bytes], object]:
+    """`into.write`, its OSErrors raised as LocalWriteError."""
+
+    def write(data: bytes) -> object:
+        try:
+            return into.write(data)
+        except OSError as exc:
+            raise LocalWriteError(str(exc)) from exc
+
+    return write
+
+
+def _left(clock: _Clock) -> float:
+    """Seconds left of a running clock; TimeoutError when none are."""
+    left = clock.left()
+    if left is None or left <= 0:
+        raise TimeoutError("deadline passed")
+    return left

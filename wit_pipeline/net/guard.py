@@ -4,7 +4,8 @@ A scraped URL list or a crawled page is attacker-controlled input: without this 
 pointing at 169.254.169.254 or an internal service would be fetched. Host names are resolved
 here and every address is checked; IP literals in any spelling the C library accepts
 (`2130706433`, `0177.0.0.1`, `0x7f.1`, `[::ffff:127.0.0.1]`) are read as the address they name,
-and IPv6 forms that carry an IPv4 address (mapped, 6to4) are judged by that address.
+and IPv6 forms that carry an IPv4 address (mapped, translated, compatible, NAT64, 6to4) are
+judged by that address.
 """
 
 from __future__ import annotations
@@ -28,14 +29,52 @@ def _ip(address: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(address.split("%", 1)[0])
 
 
+EMBEDDING_NETWORKS = tuple(
+    ipaddress.IPv6Network(n)
+    for n in (
+        "::ffff:0:0/96",  # IPv4-mapped
+        "::ffff:0:0:0/96",  # IPv4-translated (SIIT, RFC 2765)
+        "::/96",  # IPv4-compatible (deprecated, RFC 4291)
+        "64:ff9b::/96",  # NAT64 well-known prefix (RFC 6052)
+    )
+)
+"""IPv6 networks whose last 32 bits are an IPv4 address that a host or gateway reaches."""
+LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
+"""NAT64 for local use (RFC 8215): the IPv4 address sits anywhere by prefix length, and the
+network is never public, so it is refused whole."""
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries (mapped, translated, compatible, NAT64 or
+    6to4), or None."""
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.is_loopback or ip.is_unspecified:
+        return None
+    if any(ip in network for network in EMBEDDING_NETWORKS):
+        return ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    return None
+
+
 def is_public(address: str) -> bool:
     """Whether an IP address is a public, routable unicast address (not metadata either)."""
     ip = _ip(address)
     if isinstance(ip, ipaddress.IPv6Address):
-        embedded = ip.ipv4_mapped or ip.sixtofour
+        if ip in LOCAL_NAT64:
+            return False
+        embedded = embedded_ipv4(ip)
         if embedded is not None:
             return is_public(str(embedded))
     return ip.is_global and not ip.is_multicast and str(ip) not in METADATA_ADDRESSES
+
+
+def host_key(address: str) -> str:
+    """One name per host for per-host limits: the address itself, IPv4 for an IPv6 form
+    that carries one, so `127.1`, `2130706433` and `[::ffff:127.0.0.1]` are one host."""
+    ip = _ip(address)
+    if isinstance(ip, ipaddress.IPv6Address):
+        ip = embedded_ipv4(ip) or ip
+    return str(ip)
 
 
 def literal_address(host: str) -> str | None:

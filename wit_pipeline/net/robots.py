@@ -1,4 +1,9 @@
-"""robots.txt per origin, fetched once and cached; a missing or broken file allows everything."""
+"""robots.txt per origin, fetched once and cached; a missing or broken file allows everything.
+
+The fetch is the caller's, so it runs under the caller's deadline: a robots.txt that does not
+arrive in time (or that another thread is still fetching when the caller's time is up) raises
+TimeoutError, caches nothing, and the next URL of that origin asks again.
+"""
 
 from __future__ import annotations
 
@@ -13,33 +18,43 @@ USER_AGENT = f"wit-pipeline/{__version__} (+https://github.com/wit-pipeline/wit-
 ROBOTS_TOKEN = "wit-pipeline"
 
 FetchText = Callable[[str], tuple[int, bytes]]
-"""GET a URL and return (HTTP status, body); raise OSError/ValueError on a failed fetch."""
+"""GET a URL and return (HTTP status, body); raise TimeoutError when out of time, OSError or
+ValueError on another failed fetch."""
 
 
 class RobotsCache:
     """Answers 'may this URL be fetched?' from each origin's robots.txt (thread-safe)."""
 
-    def __init__(self, fetch: FetchText, token: str = ROBOTS_TOKEN) -> None:
-        self._fetch, self._token = fetch, token
+    def __init__(self, token: str = ROBOTS_TOKEN) -> None:
+        self._token = token
         self._parsers: dict[str, RobotFileParser] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
-    def allowed(self, url: str) -> bool:
-        """Whether robots.txt of the URL's origin lets our token fetch it."""
+    def allowed(self, url: str, fetch: FetchText, wait: float | None = None) -> bool:
+        """Whether robots.txt of the URL's origin lets our token fetch it, reading it with
+        `fetch` the first time; waits at most `wait` seconds (None: without limit) for another
+        thread fetching the same file, else TimeoutError."""
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}"
         with self._guard:
             lock = self._locks.setdefault(origin, threading.Lock())
-        with lock:
+        if not lock.acquire(timeout=-1 if wait is None else max(0.0, wait)):
+            raise TimeoutError(f"{origin}/robots.txt is still being fetched")
+        try:
             if origin not in self._parsers:
-                self._parsers[origin] = self._load(origin)
+                self._parsers[origin] = self._load(origin, fetch)
+        finally:
+            lock.release()
         return self._parsers[origin].can_fetch(self._token, url)
 
-    def _load(self, origin: str) -> RobotFileParser:
+    @staticmethod
+    def _load(origin: str, fetch: FetchText) -> RobotFileParser:
         parser = RobotFileParser()
         try:
-            status, body = self._fetch(origin + "/robots.txt")
+            status, body = fetch(origin + "/robots.txt")
+        except TimeoutError:
+            raise
         except (OSError, ValueError):
             status, body = 0, b""
         lines = body.decode("utf-8", "replace").splitlines() if status == 200 else []

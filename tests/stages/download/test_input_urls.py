@@ -1,13 +1,19 @@
-"""download reads its URL table from an fsspec URL (memory:// here, s3:// on a cluster)."""
+"""download reads its URL table from an fsspec URL (memory:// here, s3:// on a cluster) or an
+http(s):// URL (through the download's own fetcher: a deadline, a size cap, the guard)."""
+
+import tempfile
+import time
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.reliability.sites import Answer, serving
 from tests.workspaces import FAST, write_urls
 from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.download import InputSpec, download
+from wit_pipeline.testweb.hostile import HostileServer
 
 
 def raw_rows(workspace: Workspace) -> list[tuple]:
@@ -59,3 +65,47 @@ def test_download_command_takes_a_url(testweb_truth, memory_url, tmp_path):
     flags = ["--processes", "1", "--timeout", "1", "--retries", "1", "--allow-private-networks"]
     assert main([*argv, *flags]) == 0
     assert len(raw_rows(Workspace(workdir))) == 6
+
+
+def test_an_http_input_downloads_like_the_local_file(testweb_truth, tmp_path):
+    rows = [r for r in testweb_truth if r["kind"] == "ok"][:6]
+    local = write_urls(tmp_path / "urls.parquet", rows)
+    with serving({"/lists/urls.parquet": Answer(body=local.read_bytes())}) as site:
+        spec = InputSpec(f"{site.origin}/lists/urls.parquet", allow_private_networks=True)
+        remote = Workspace(tmp_path / "b")
+        assert download(remote, spec, FAST).rows == 6
+        assert download(remote, spec, FAST).shards_skipped == 1
+    download(Workspace(tmp_path / "a"), InputSpec(local), FAST)
+    assert raw_rows(remote) == raw_rows(Workspace(tmp_path / "a"))
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """The folder temporary copies go to, to check that nothing is left there."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("path", "options", "message"),
+    [
+        ("/endless.csv", {"max_bytes": 1_000_000}, r"over 1000000 bytes \(--max-input-bytes"),
+        ("/chunked/size-line-drip.jpg", {"timeout": 1.0}, r"within 1 s \(--input-timeout 1 s\)"),
+        ("/endless.csv", {"allow_private_networks": False}, r"--allow-private-networks"),
+    ],
+)
+def test_an_http_input_has_a_deadline_a_cap_and_the_guard(
+    tmp_path, private_tmp, path, options, message
+):
+    """An endless CSV filled a 200 MB TMPDIR in 0.7 s: now it stops at the cap, a dripping
+    one at the deadline, an inward one at the guard; nothing stays behind."""
+    with HostileServer() as server:
+        spec = InputSpec(server.url(path), **{"allow_private_networks": True, **options})
+        start = time.monotonic()
+        with pytest.raises(InputError, match=rf"^{server.url(path)}: cannot fetch .*{message}"):
+            download(Workspace(tmp_path / "w"), spec, FAST)
+    assert time.monotonic() - start < 10
+    assert list(private_tmp.iterdir()) == []
+    assert not (tmp_path / "w").exists()

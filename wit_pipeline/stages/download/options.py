@@ -90,6 +90,13 @@ class Options(StageOptions):
         type=positive_int,
         group=RESIZING,
     )
+    max_decode_bytes: int = option(
+        512 * 2**20,
+        "refuse images whose decode would take more memory, counting channels, alpha "
+        "compositing and the decoder's own buffers, judged from the header (default: 512 MiB)",
+        type=positive_int,
+        group=RESIZING,
+    )
     timeout: float = option(
         10.0,
         "overall deadline per request in seconds (default: 10)",
@@ -118,6 +125,18 @@ class Options(StageOptions):
     )
     allow_private_networks: bool = option(
         False, "allow loopback and private addresses (test webs, intranets)", group=FETCHING
+    )
+    input_timeout: float = option(
+        600.0,
+        "deadline in seconds for an http(s):// INPUT to arrive whole (default: 600)",
+        type=seconds,
+        group=FETCHING,
+    )
+    max_input_bytes: int = option(
+        2_000_000_000,
+        "largest http(s):// INPUT accepted (default: 2000000000)",
+        type=positive_int,
+        group=FETCHING,
     )
     overwrite: bool = option(False, "delete raw/ first (needed to download another input there)")
     retry_failed: bool = option(

@@ -3,11 +3,14 @@
 The plan is written before any download and reused by every rerun, so a killed run resumes
 with the very same rows in the very same shards (keys never move). The input may be an fsspec
 URL (s3://bucket/urls.parquet, or a folder of such files): it is fetched to a temporary local
-copy for the run and fingerprinted by URL and object version.
+copy for the run and fingerprinted by URL and object version. An http(s):// input comes through
+the download's own fetcher, with one deadline (`timeout`), a size cap (`max_bytes`) and the
+address guard, and is fingerprinted by its content.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import tempfile
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.feather as feather
@@ -24,6 +28,7 @@ from wit_pipeline.core.atomic import atomic_folder, write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import input_files, input_format, open_batches, require_valid
+from wit_pipeline.net.fetch import Fetcher, FetchOptions, LocalWriteError
 from wit_pipeline.stages.download.layout import PLAN_DIR, PLAN_FILE
 
 OUTPUT_COLUMNS = (
@@ -37,6 +42,11 @@ OUTPUT_COLUMNS = (
     "sha256",
     "error_code",
 )
+HTTP_SCHEMES = ("http", "https")
+INPUT_TIMEOUT = 600.0
+"""Seconds an http(s):// input may take to arrive, whole (--input-timeout)."""
+INPUT_MAX_BYTES = 2_000_000_000
+"""Largest http(s):// input accepted (--max-input-bytes)."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,11 @@ class InputSpec:
     extra_columns: tuple[str, ...] = ()
     origin: str | None = None
     """The fsspec URL `path` is a local copy of (set by `local_input`), or None."""
+    timeout: float = INPUT_TIMEOUT
+    max_bytes: int = INPUT_MAX_BYTES
+    allow_private_networks: bool = False
+    """For an http(s):// input: its deadline, its size cap, and whether it may be on a
+    loopback or private address (as for the images)."""
 
 
 def key_digits(samples_per_shard: int) -> int:
@@ -66,6 +81,40 @@ def _remote_files(url: str) -> list[str]:
         for f in storage.find(url)
         if not f.rsplit("/", 1)[-1].startswith((".", "_")) and input_format(Path(f))
     ]
+
+
+def _is_http(url: str) -> bool:
+    return storage.protocol(url) in HTTP_SCHEMES
+
+
+def _fetch_http_input(spec: InputSpec, folder: Path) -> Path:
+    """Stream the http(s):// input into `folder` under its URL's file name (which tells its
+    format), within the spec's deadline and size cap."""
+    url = str(spec.path)
+    name = unquote(urlsplit(url).path.rsplit("/", 1)[-1]) or "input"
+    local = folder / Path(name).name
+    options = FetchOptions(
+        timeout=spec.timeout,
+        retries=0,
+        max_bytes=spec.max_bytes,
+        respect_robots=False,
+        respect_x_robots_tag=False,
+        allow_private_networks=spec.allow_private_networks,
+        accept="*/*",
+    )
+    try:
+        with open(local, "wb") as out:
+            result = Fetcher(options).fetch(url, into=out)
+    except LocalWriteError as exc:
+        raise InputError(f"{url}: cannot store a copy in {folder}: {exc}") from exc
+    if not result.ok:
+        hint = {
+            "too_large": f" (--max-input-bytes {spec.max_bytes:,})",
+            "timeout": f" (--input-timeout {spec.timeout:g} s)",
+            "ssrf_blocked": " (--allow-private-networks lets it through)",
+        }.get(result.error_code or "", "")
+        raise InputError(f"{url}: cannot fetch the input: {result.error_message}{hint}")
+    return local
 
 
 def _fetch_input(url: str, folder: Path) -> Path:
@@ -90,7 +139,10 @@ def local_input(spec: InputSpec) -> Iterator[InputSpec]:
         return
     url = str(spec.path)
     with tempfile.TemporaryDirectory(prefix="wit-input-") as temp:
-        local = _fetch_input(url, Path(temp))
+        if _is_http(url):
+            local = _fetch_http_input(spec, Path(temp))
+        else:
+            local = _fetch_input(url, Path(temp))
         try:
             yield replace(spec, path=local, origin=url)
         except InputError as exc:
@@ -98,8 +150,18 @@ def local_input(spec: InputSpec) -> Iterator[InputSpec]:
             raise InputError(str(exc).replace(where, url.rstrip("/"))) from exc
 
 
+def _content_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return f"{path.stat().st_size}\tsha256:{digest.hexdigest()}"
+
+
 def _fingerprint(spec: InputSpec) -> dict:
-    if spec.origin is not None:
+    if spec.origin is not None and _is_http(spec.origin):
+        files = [[spec.origin, _content_digest(Path(spec.path))]]
+    elif spec.origin is not None:
         files = [[f, storage.version(f)] for f in _remote_files(spec.origin)]
     else:
         files = [

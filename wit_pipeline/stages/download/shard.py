@@ -9,7 +9,6 @@ in input order, so keys and rows line up with the input however the fetches fini
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import time
@@ -29,7 +28,12 @@ from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
 from wit_pipeline.core.tar import index_tar, read_member
 from wit_pipeline.net.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
-from wit_pipeline.stages.download.image import ImageRejected, gif_as_png, inspect_image
+from wit_pipeline.stages.download.decode import (
+    DEFAULT_MAX_DECODE_BYTES,
+    over_budget,
+    resizer_input,
+)
+from wit_pipeline.stages.download.image import ImageHeader, ImageRejected, inspect_image
 from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
@@ -59,6 +63,7 @@ class ResizeOptions:
     min_image_size: int = 0
     max_aspect_ratio: float = float("inf")
     max_pixels: int = 100_000_000
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Outcome:
     original_height: int | None = None
     sha256: str | None = None
     resized: bool = False
+    header: ImageHeader | None = None
 
 
 def _make_resizer(options: ResizeOptions):
@@ -105,8 +111,15 @@ def _make_resizer(options: ResizeOptions):
     )
 
 
-def fetch_row(url: str | None, caption_missing: bool, fetcher: Fetcher, max_pixels: int) -> Outcome:
-    """Fetch and check one URL (on a worker thread); failures become Outcomes, never raise."""
+def fetch_row(
+    url: str | None,
+    caption_missing: bool,
+    fetcher: Fetcher,
+    max_pixels: int,
+    max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
+) -> Outcome:
+    """Fetch and check one URL (on a worker thread): its header, not its pixels, so a thread
+    holds the body and never a decoded picture; failures become Outcomes, never raise."""
     if url is None or not url.strip():
         return Outcome(FAILED_DOWNLOAD, "invalid_url", "empty or missing URL")
     if caption_missing:
@@ -116,25 +129,29 @@ def fetch_row(url: str | None, caption_missing: bool, fetcher: Fetcher, max_pixe
         return Outcome(FAILED_DOWNLOAD, fetched.error_code, fetched.error_message)
     body = fetched.body or b""
     try:
-        _, _, fmt = inspect_image(body, fetched.content_type, max_pixels)
+        header = inspect_image(body, fetched.content_type, max_pixels)
     except ImageRejected as rejected:
         return Outcome(FAILED_RESIZE, rejected.code, str(rejected))
-    if fmt == "gif":
-        try:
-            body = gif_as_png(body)
-        except (OSError, ValueError) as exc:
-            return Outcome(FAILED_RESIZE, "decode_error", f"GIF: {exc}")
-    return Outcome(SUCCESS, image=body, sha256=hashlib.sha256(fetched.body or b"").hexdigest())
+    too_costly = over_budget(header, max_decode_bytes)
+    if too_costly:
+        return Outcome(FAILED_RESIZE, "too_many_pixels", too_costly)
+    return Outcome(SUCCESS, image=body, sha256=hashlib.sha256(body).hexdigest(), header=header)
 
 
 def resize_outcome(outcome: Outcome, resizer: Any) -> Outcome:
-    """Resize a fetched image with img2dataset's Resizer (on one thread: it redirects the
-    process's stdout and stderr while it works, which is not safe to do from two threads)."""
+    """Decode and resize a fetched image with img2dataset's Resizer, after our own decode for
+    the images it must not decode itself (decode.py). On one thread: one picture decoded at a
+    time per process, and the Resizer redirects the process's stdout and stderr while it
+    works, which is not safe to do from two threads."""
     if outcome.status != SUCCESS or outcome.image is None or outcome.resized:
         return outcome
-    image, width, height, original_width, original_height, error = resizer(
-        io.BytesIO(outcome.image)
-    )
+    try:
+        stream = resizer_input(outcome.image, outcome.header)
+    except (OSError, ValueError, SyntaxError) as exc:
+        kind = outcome.header.format.upper() if outcome.header else "image"
+        return Outcome(FAILED_RESIZE, "decode_error", f"{kind}: {exc}")
+    image, width, height, original_width, original_height, error = resizer(stream)
+    del stream
     if error is not None:
         return Outcome(FAILED_RESIZE, RESIZER_ERRORS.get(error, "resize_error"), error)
     return Outcome(
@@ -162,10 +179,22 @@ def _settled(future: Future) -> Outcome:
 
 
 def _submit_row(
-    pool: ThreadPoolExecutor, row: dict, *, fetcher: Fetcher, has_caption: bool, max_pixels: int
+    pool: ThreadPoolExecutor,
+    row: dict,
+    *,
+    fetcher: Fetcher,
+    has_caption: bool,
+    resize: ResizeOptions,
 ) -> Future:
     caption_missing = has_caption and row.get("caption") is None
-    return pool.submit(fetch_row, row.get("url"), caption_missing, fetcher, max_pixels)
+    return pool.submit(
+        fetch_row,
+        row.get("url"),
+        caption_missing,
+        fetcher,
+        resize.max_pixels,
+        resize.max_decode_bytes,
+    )
 
 
 def _in_order(
@@ -281,7 +310,7 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
                 _submit_row,
                 fetcher=fetcher,
                 has_caption=has_caption,
-                max_pixels=job.resize.max_pixels,
+                resize=job.resize,
             )
             for index, row, outcome in _in_order(rows, keep, submit, resizer, job.threads):
                 key = f"{job.shard_id:05d}{index:0{job.key_digits}d}"

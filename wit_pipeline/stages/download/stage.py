@@ -195,6 +195,9 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> DownloadSumma
         caption_col=options.caption_col or None,
         samples_per_shard=options.samples_per_shard,
         extra_columns=tuple(c for c in (options.save_additional_columns or "").split(",") if c),
+        timeout=options.input_timeout,
+        max_bytes=options.max_input_bytes,
+        allow_private_networks=options.allow_private_networks,
     )
     fetch = same_named(
         FetchOptions,

@@ -6,6 +6,7 @@ a body cap, and no request to a private or metadata address (redirects included)
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter, deque
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 from wit_pipeline.net.fetch import HTML_ACCEPT, Fetcher, FetchOptions
 from wit_pipeline.net.guard import Resolver
+from wit_pipeline.net.url import InvalidURL, normalise_url
 from wit_pipeline.stages.scrape.archives import HTML_TYPES, Page, problem
 from wit_pipeline.stages.scrape.html import extract_links
 
@@ -71,6 +73,8 @@ class HostPacer:
 
 def crawl(seed: str, options: CrawlOptions, counts: Counter) -> Iterator[Page]:
     """Breadth-first crawl from `seed`, yielding every HTML page fetched."""
+    with contextlib.suppress(InvalidURL):  # a bad seed is reported by the fetch
+        seed = normalise_url(seed)  # as links are, so that same-host checks compare alike
     pacer = HostPacer(options.requests_per_second)
     fetcher = Fetcher(options.fetch_options())
     seed_host = urlsplit(seed).netloc

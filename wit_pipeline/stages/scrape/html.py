@@ -1,7 +1,9 @@
 """Find (image URL, caption) candidates in one HTML page.
 
 Handles `src`, `srcset` (largest candidate), lazy `data-src`, `<base href>`, relative and
-protocol-relative URLs, alt text, the `figcaption` of an image's `figure`, and `title`. The
+protocol-relative URLs (resolved and percent-encoded as a browser does, so `café au lait.jpg`
+is requested as `caf%C3%A9%20au%20lait.jpg`), alt text, the `figcaption` of an image's
+`figure`, and `title`. The
 parser is lexbor (selectolax): the fastest of lexbor, lxml, resiliparse and BeautifulSoup on
 the real Common Crawl page (1.1 ms vs 1.5, 2.1 and 36 ms).
 """
@@ -10,9 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urldefrag, urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from wit_pipeline.net.url import InvalidURL, join_url
 
 LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-url")
 SRCSET_ATTRIBUTES = ("srcset", "data-srcset")
@@ -116,14 +119,16 @@ def _caption(node: LexborNode, attrs: dict[str, str | None]) -> tuple[str, str]:
 
 
 def resolve_url(raw: str, base: str) -> str:
-    """Resolve `raw` against `base` and drop the fragment (relative and `//` URLs included).
+    """Resolve `raw` against `base` as a browser does (relative and `//` URLs included), drop
+    the fragment and percent-encode what needs it (WHATWG URL rules, wit_pipeline.net.url).
 
-    A URL that cannot be parsed (e.g. `http://[bad/x.jpg`) comes back as `BAD_URL` + itself,
-    so it is counted as a bad URL instead of failing the page.
+    A URL that cannot be parsed or encoded (e.g. `http://[bad/x.jpg`, a host with a space)
+    comes back as `BAD_URL` + itself, so it is counted as a bad URL instead of failing the page
+    or reaching the download as a URL no server can be asked for.
     """
     try:
-        return urldefrag(urljoin(base, raw.strip()))[0]
-    except ValueError:
+        return join_url(base, raw)
+    except InvalidURL:
         return BAD_URL + raw.strip()[:200]
 
 
