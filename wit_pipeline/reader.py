@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import urllib.request
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -49,7 +50,9 @@ Sample = dict[str, Any]
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
 """A URL scheme (`http:`, `s3:`, `pipe:`); other sources are local paths, checked to exist."""
 GOPEN_SCHEMES = ("pipe", "http", "https")
-"""Schemes webdataset's gopen opens itself (curl, a pipe); other URLs go through fsspec."""
+"""Schemes not opened through fsspec: pipes by webdataset's gopen, http(s) by urllib."""
+HTTP_TIMEOUT = 60.0
+"""Longest wait for any read of an http(s) shard: a server that stalls ends its shard."""
 MAX_MEMBER_BYTES = MAX_IMAGE_BYTES
 """Largest tar member read into memory; a sample with a larger one is skipped."""
 
@@ -67,9 +70,13 @@ def uses_fsspec(url: str) -> bool:
     return storage.is_remote(url) and storage.protocol(url) not in GOPEN_SCHEMES
 
 
-def open_shard(url: str) -> IO[bytes]:
-    """A binary stream of the shard at `url`: fsspec for object stores and other fsspec URLs
-    (webdataset 0.2's gopen has no s3:// or memory://), webdataset's gopen otherwise."""
+def open_shard(url: str, http_timeout: float = HTTP_TIMEOUT) -> IO[bytes]:
+    """A binary stream of the shard at `url`: http(s) through urllib, each read waiting at
+    most `http_timeout` seconds (webdataset's gopen runs curl through a shell with no time
+    limit); fsspec for object stores and other fsspec URLs (webdataset 0.2's gopen has no s3://
+    or memory://); webdataset's gopen for local paths and `pipe:`."""
+    if storage.protocol(url) in ("http", "https"):
+        return urllib.request.urlopen(url, timeout=http_timeout)
     if uses_fsspec(url):
         fs, path = storage.url_to_fs(url)
         return fs.open(path, "rb")
@@ -188,7 +195,9 @@ def tar_samples(
     yield from _finished(sample, problem)
 
 
-def _checked_tar_samples(handler: Callable[[Exception], bool], max_member_bytes: int) -> Callable:
+def _checked_tar_samples(
+    handler: Callable[[Exception], bool], max_member_bytes: int, http_timeout: float
+) -> Callable:
     """A pipeline stage: shard URLs -> samples via `tar_samples`; an unreadable or truncated
     shard goes to `handler` (naming the shard) and the next shard is read."""
 
@@ -196,7 +205,7 @@ def _checked_tar_samples(handler: Callable[[Exception], bool], max_member_bytes:
         for shard in source:
             url = shard["url"]
             try:
-                stream = open_shard(url)
+                stream = open_shard(url, http_timeout)
             except Exception as exn:
                 exn.args = (*exn.args, url)
                 if handler(exn):
@@ -288,6 +297,7 @@ def shard_pipeline(
     decode: str | None = "pil",
     handler: Callable[[Exception], bool] = log_and_continue,
     max_member_bytes: int = MAX_MEMBER_BYTES,
+    http_timeout: float = HTTP_TIMEOUT,
 ) -> ShardPipeline:
     """A streaming pipeline over the shards in `source`: a folder (local, or an fsspec URL such
     as s3://bucket/shards), a brace pattern, or URLs (http(s), pipe:, any fsspec URL).
@@ -295,7 +305,8 @@ def shard_pipeline(
     `decode` is a webdataset decoder spec ("pil", "rgb8", "torchrgb", ...) or None for raw
     bytes. `samples_per_epoch` (needed with `resampled`, optional otherwise) bounds one epoch,
     counted over all nodes and workers together, not per worker. Samples with a member over
-    `max_member_bytes` (or a link, device or path-like name) are skipped with a log line.
+    `max_member_bytes` (or a link, device or path-like name) are skipped with a log line; an
+    http(s) shard whose server stalls longer than `http_timeout` seconds ends with a log line.
     """
     if resampled and samples_per_epoch is None:
         raise ValueError("resampled streams never end: give samples_per_epoch")
@@ -306,7 +317,7 @@ def shard_pipeline(
     def shuffle_seed() -> str:
         return f"{epoch_seed}:{shards.epoch}:{_split_info()[0]}"
 
-    stages: list[Any] = [_checked_tar_samples(handler, max_member_bytes)]
+    stages: list[Any] = [_checked_tar_samples(handler, max_member_bytes, http_timeout)]
     if shuffle_buffer > 1:
         stages.append(_shuffle_samples(shuffle_buffer, shuffle_seed))
     if decode is not None:

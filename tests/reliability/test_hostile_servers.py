@@ -281,3 +281,29 @@ def test_an_endless_http_input_stops_at_its_cap(tmp_path):
     assert run.seconds < CRAWL_BOUND
     assert run.stderr.count("\n") == 1 and "--max-input-bytes 5,000,000" in run.stderr
     assert list(temp.iterdir()) == [] and not (tmp_path / "w" / "raw").exists()
+
+
+def test_the_reader_is_not_held_by_a_stalled_shard_and_runs_no_shell(caplog):
+    """Streaming training data over http: a shard whose server stops sending ends after the
+    reader's http timeout with a log line, and the next shard is read; a URL with a quote in it
+    is fetched as it is (webdataset's gopen would hand it to a shell through curl)."""
+    from wit_pipeline.reader import shard_pipeline
+
+    with HostileServer() as hostile:
+        urls = [hostile.url("/shards/stalled.tar"), hostile.url("/shards/quote's.tar")]
+        start = time.monotonic()
+        pipeline = shard_pipeline(urls, decode=None, http_timeout=1.0)
+        keys = sorted(
+            (sample["__url__"].rsplit("/", 1)[1], sample["__key__"]) for sample in pipeline
+        )
+        seconds = time.monotonic() - start
+    # the shard order is shuffled per epoch; the stalled one gives what arrived before the stall
+    assert keys == [
+        ("quote's.tar", "000000000"),
+        ("quote's.tar", "000000001"),
+        ("stalled.tar", "000000000"),
+    ]
+    assert seconds < 20
+    assert any(
+        "stalled.tar" in r.getMessage() and "timed out" in r.getMessage() for r in caplog.records
+    )

@@ -23,6 +23,8 @@ Routes (GET):
     /robots.txt                   404, or with `robots_hops` a chain of slow redirects
     /slow/NAME.jpg                an image after `slow_seconds`
     /endless.csv                  a URL list that never ends
+    /shards/stalled.tar           a shard's first sample, then nothing (the connection held)
+    /shards/quote's.tar           a whole two-sample shard, at a URL with a quote in it
 """
 
 from __future__ import annotations
@@ -185,6 +187,13 @@ def _robots(exchange: Exchange) -> None:
         exchange.answer("302 Found", {"Location": f"/robots-hop/{step + 1}"})
 
 
+def _stalled_shard(exchange: Exchange) -> None:
+    body = hostile_bodies.small_shard(2)
+    head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    if exchange.send(head.encode("latin-1") + body[: len(body) // 2]):
+        exchange.wait(HOLD_SECONDS)
+
+
 def _slow(exchange: Exchange) -> None:
     if exchange.wait(exchange.server.slow_seconds):
         exchange.answer("200 OK", {"Content-Type": "image/jpeg"}, hostile_bodies.jpeg())
@@ -207,6 +216,9 @@ ROUTES: dict[str, Callable[[Exchange], None]] = {
     "/pages/more%20pages.html": _file("text/html", lambda: b"<p>more</p>"),
     "/pages/index.html": _index_page,
     "/endless.csv": _endless_csv,
+    "/shards/stalled.tar": _stalled_shard,
+    "/shards/quote%27s.tar": _file("application/x-tar", hostile_bodies.small_shard),
+    "/shards/quote's.tar": _file("application/x-tar", hostile_bodies.small_shard),
     "/robots.txt": _robots,
 }
 PREFIX_ROUTES: dict[str, Callable[[Exchange], None]] = {

@@ -100,3 +100,25 @@ def jpeg(side: int = 32, colour: tuple[int, int, int] = (200, 30, 30)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", (side, side), colour).save(out, format="JPEG")
     return out.getvalue()
+
+
+def small_shard(count: int = 2) -> bytes:
+    """A WebDataset tar of `count` samples (KEY.jpg, KEY.txt, KEY.json), keys 000000000..."""
+    import io
+    import json
+    import tarfile
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for number in range(count):
+            key = f"{number:09d}"
+            members = (
+                ("jpg", jpeg()),
+                ("txt", b"a red square"),
+                ("json", json.dumps({"key": key}).encode()),
+            )
+            for ext, data in members:
+                info = tarfile.TarInfo(f"{key}.{ext}")
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
