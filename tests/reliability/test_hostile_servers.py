@@ -4,6 +4,7 @@ then every route of the red team's hostile server (wit_pipeline.testweb.hostile)
 memory, gives every row its error code, keeps each host (however spelt) under its concurrency
 cap, and leaves no process, thread or connection behind."""
 
+import logging
 import os
 import subprocess
 import sys
@@ -289,6 +290,7 @@ def test_the_reader_is_not_held_by_a_stalled_shard_and_runs_no_shell(caplog):
     is fetched as it is (webdataset's gopen would hand it to a shell through curl)."""
     from wit_pipeline.reader import shard_pipeline
 
+    caplog.set_level(logging.WARNING, logger="wit_pipeline.reader")
     with HostileServer() as hostile:
         urls = [hostile.url("/shards/stalled.tar"), hostile.url("/shards/quote's.tar")]
         start = time.monotonic()
