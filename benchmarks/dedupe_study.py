@@ -12,10 +12,11 @@ pairs, ratio = recall, plus precision, found, false and missed (by kind).
 
 At scale, the decisions themselves: `--scale 1000 10000 100000` hashes the scale study's webs
 (scale_web.py; rendered once into `--cache`) the way the pipeline does (the download stage's
-resize, then the score phase's `image_facts`) and measures, per pHash distance, the samples the
-dedupe drops against the planted groups (precision, recall, kept share), for pHash alone grouped
-transitively (the old rule) and for pHash confirmed by the colour hash, grouped transitively or
-by kept neighbour (the default). Rows go to `--scale-json`.
+resize, then the score phase's `image_facts`: pHash and the dedupe views) and measures, per
+pHash distance, the samples the dedupe drops against the planted groups (precision, recall,
+kept share), for pHash alone grouped transitively (the first rule) and for the views matched by
+the dedupe's rule (`wit_pipeline.scoring.dedupe.matched_pairs`), grouped by kept neighbour (the
+default) or transitively. Rows go to `--scale-json`.
 
     python benchmarks/dedupe_study.py --scale 1000 10000 100000
 """
@@ -24,13 +25,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import multiprocessing
 import os
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -38,18 +38,23 @@ from typing import Any
 import numpy as np
 import pyarrow.parquet as pq
 from bench_rows import code_version, command_line, machine_summary, result_row, write_rows
-from img2dataset.resizer import Resizer
 from scale_study import IMAGES_PER_PAGE
 from scale_web import render_all, scale_config
 from testweb_workspace import download_testweb
 
 from wit_pipeline.scoring import near_duplicate_pairs
-from wit_pipeline.scoring.colour_hash import as_words
-from wit_pipeline.scoring.dedupe import DedupeRule, confirmed_pairs, duplicate_of
+from wit_pipeline.scoring.dedupe import DedupeRule, Views, duplicate_of, matched_pairs
 from wit_pipeline.stages.download.image import inspect_image
-from wit_pipeline.stages.download.shard import SUCCESS, Outcome, ResizeOptions, resize_outcome
+from wit_pipeline.stages.download.shard import (
+    SUCCESS,
+    Outcome,
+    ResizeOptions,
+    make_resizer,
+    resize_outcome,
+)
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
 from wit_pipeline.stages.filter.sample_facts import decode, image_facts
+from wit_pipeline.stages.filter.shard_views import views_of
 from wit_pipeline.testweb import SyntheticWeb, WebConfig
 
 HERE = Path(__file__).resolve().parent
@@ -82,23 +87,21 @@ SCALE_DISTANCES = range(0, 11, 2)
 
 @dataclass(frozen=True)
 class Hashed:
-    """The study's images: pHash, colour hash, log aspect ratio and true duplicate group."""
+    """The study's images: pHash, dedupe views and true duplicate group."""
 
     phash: np.ndarray
-    colour: np.ndarray
-    log_aspect: np.ndarray
+    views: Views
     group: np.ndarray
 
 
 _worker_web: Any = None
 
 
-def _hash_images(ids: list[int]) -> list[tuple[int, bytes, float] | None]:
+def _hash_images(ids: list[int]) -> list[tuple[int, Views] | None]:
     """In a worker: each image through the download stage's resize (img2dataset's Resizer,
     the stage's defaults) and the score phase's `image_facts`, as the pipeline sees it."""
-    limits = ("max_pixels", "max_decode_bytes")
-    resizer = Resizer(**{k: v for k, v in asdict(ResizeOptions()).items() if k not in limits})
-    out: list[tuple[int, bytes, float] | None] = []
+    resizer = make_resizer(ResizeOptions())
+    out: list[tuple[int, Views] | None] = []
     for image_id in ids:
         body = _worker_web.image_bytes(image_id)
         header = inspect_image(body, "", 10**9)
@@ -109,8 +112,7 @@ def _hash_images(ids: list[int]) -> list[tuple[int, bytes, float] | None]:
         facts = image_facts(
             decode(resized.image), (resized.original_width, resized.original_height)
         )
-        aspect = math.log(max(1, resized.original_width) / max(1, resized.original_height))
-        out.append((facts["phash"], facts["colour_hash"], aspect))
+        out.append((facts["phash"], views_of(facts)))
     return out
 
 
@@ -129,8 +131,7 @@ def hash_scale_web(samples: int, cache: Path, processes: int) -> Hashed:
     ok = [i for i, h in enumerate(hashed) if h is not None]
     return Hashed(
         phash=np.array([hashed[i][0] for i in ok], dtype=np.uint64),
-        colour=as_words([hashed[i][1] for i in ok]),
-        log_aspect=np.array([hashed[i][2] for i in ok]),
+        views=Views.concat([hashed[i][1].shifted(n) for n, i in enumerate(ok)]),
         group=np.array(
             [-1 if truth[i]["dup_group"] is None else truth[i]["dup_group"] for i in ok]
         ),
@@ -147,7 +148,7 @@ def dedupe_outcome(hashed: Hashed, rule: DedupeRule | None, distance: int) -> di
         grouping = "transitive"
     else:
         rule = replace(rule, max_distance=distance)
-        pairs = confirmed_pairs(hashed.phash, hashed.colour, hashed.log_aspect, rule)
+        pairs = matched_pairs(hashed.views, rule).pairs
         grouping = rule.grouping
     target = duplicate_of(pairs, np.arange(count), np.ones(count, dtype=bool), grouping)
     dropped = np.flatnonzero(target >= 0)
@@ -165,25 +166,15 @@ def dedupe_outcome(hashed: Hashed, rule: DedupeRule | None, distance: int) -> di
     }
 
 
-COLOUR_DISTANCES = (8, 12, 16)
-"""Colour-hash distances measured with the default grouping (of its 128 bits)."""
-
-
 def modes() -> dict[str, DedupeRule | None]:
-    """The rules compared: pHash alone (the old rule), confirmed and grouped transitively,
-    and confirmed with the default grouping at several colour distances."""
+    """The rules compared: pHash alone (the first rule), the views with the default rule, and
+    the views grouped transitively."""
     default = DedupeRule()
-    chosen: dict[str, DedupeRule | None] = {
+    return {
         "pHash only, transitive (before)": None,
-        f"colour <= {default.max_colour_distance}, transitive": replace(
-            default, grouping="transitive"
-        ),
+        f"views, {default.grouping}": default,
+        "views, transitive": replace(default, grouping="transitive"),
     }
-    for colour in COLOUR_DISTANCES:
-        chosen[f"colour <= {colour}, {default.grouping}"] = replace(
-            default, max_colour_distance=colour
-        )
-    return chosen
 
 
 def scale_study(sizes: list[int], cache: Path, processes: int) -> list[dict[str, Any]]:

@@ -54,6 +54,8 @@ BENCHMARKS = (
         ("--urls", "2000", "--repeat", "2", "--fault-cap", "150"),
     ),
     Benchmark("dedupe", "dedupe_study.py", ("--pages", "40")),
+    Benchmark("dedupe_real", "dedupe_real.py", ()),
+    Benchmark("language", "language_bench.py", ()),
     Benchmark("near_dup", "near_dup_bench.py", ("--sizes", "1000000", "--distance", "4", "8")),
     Benchmark(
         "score",

@@ -137,6 +137,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+REAL_PHOTOS = Path(__file__).resolve().parents[1] / "benchmarks" / "data" / "real_photos"
+
+
+@pytest.fixture(scope="session")
+def real_photos() -> dict[str, bytes]:
+    """The real photographs of benchmarks/data/real_photos (public domain and CC0), by name."""
+    return {path.stem: path.read_bytes() for path in sorted(REAL_PHOTOS.glob("*.jpg"))}
+
+
 @pytest.fixture
 def memory_url(tmp_path) -> Iterator[str]:
     """A fresh folder URL on fsspec's in-memory filesystem (process-global, so each test gets

@@ -3,20 +3,73 @@
 import numpy as np
 import pytest
 
-from wit_pipeline.scoring.dedupe import DedupeRule, confirmed_pairs, duplicate_of
+from wit_pipeline.scoring.dedupe import DedupeRule, Views, duplicate_of, matched_pairs
+from wit_pipeline.scoring.views import CUT_4, MIRRORED, TEXTURED, TRIMMED, WHOLE
 
 
-def _colours(count: int) -> np.ndarray:
-    return np.zeros((count, 2), dtype=np.uint64)
+def _views(rows: list[tuple]) -> Views:
+    """Views from (sample, phash, colour bits, soft colour bits, kind, log aspect) rows."""
+    words = lambda bits: [np.uint64(bits & (2**64 - 1)), np.uint64(bits >> 64)]  # noqa: E731
+    return Views(
+        np.array([r[0] for r in rows], np.int64),
+        np.array([r[1] for r in rows], np.uint64),
+        np.array([words(r[2]) for r in rows], np.uint64).reshape(-1, 2),
+        np.array([words(r[3]) for r in rows], np.uint64).reshape(-1, 2),
+        np.array([r[4] for r in rows], np.uint8),
+        np.array([r[5] for r in rows], np.float32),
+    )
 
 
-def test_colour_and_aspect_confirm_phash_pairs():
-    hashes = np.zeros(4, dtype=np.uint64)
-    colours = _colours(4)
-    colours[2] = [np.uint64(2**40 - 1), 0]  # 40 bits away: another colour
-    aspects = np.array([0.0, 0.1, 0.0, 0.5])  # sample 3: another shape of picture
-    pairs = confirmed_pairs(hashes, colours, aspects, DedupeRule(max_distance=0))
-    assert pairs.tolist() == [[0, 1]]
+def test_colour_and_aspect_confirm_whole_picture_pairs():
+    views = _views(
+        [
+            (0, 0, 0, 0, WHOLE, 0.0),
+            (1, 0, 0, 0, WHOLE, 0.1),
+            (2, 0, 2**40 - 1, 0, WHOLE, 0.0),  # 40 bits away: another colour
+            (3, 0, 0, 0, WHOLE, 0.5),  # another shape of picture
+        ]
+    )
+    assert matched_pairs(views, DedupeRule(max_distance=0)).pairs.tolist() == [[0, 1]]
+
+
+def test_reframed_views_are_confirmed_by_their_soft_colours():
+    textured = TEXTURED | WHOLE
+    views = _views(
+        [
+            (0, 0b1111, 2**30 - 1, 2**10 - 1, TEXTURED | CUT_4, 0.0),
+            (1, 0b0011, 0, 0, textured, 0.0),  # 2 bits, soft colour 10 bits away
+            (2, 0b1111, 2**40 - 1, (2**20 - 1) << 40, textured | MIRRORED, 0.0),  # 30 bits away
+        ]
+    )
+    matches = matched_pairs(views, DedupeRule())
+    assert matches.pairs.tolist() == [[0, 1]]
+    assert (matches.phash_distance.tolist(), matches.colour_distance.tolist()) == ([2], [10])
+    assert matches.kinds.tolist() == [[TEXTURED | CUT_4, textured]]
+
+
+def test_crop_views_meet_only_textured_pictures_and_never_each_other():
+    views = _views(
+        [
+            (0, 0, 0, 0, TEXTURED | CUT_4, 0.0),
+            (1, 0, 0, 0, WHOLE, 0.0),  # a flat picture
+            (2, 0, 0, 0, TEXTURED | CUT_4, 0.0),
+        ]
+    )
+    assert matched_pairs(views, DedupeRule()).pairs.size == 0
+
+
+def test_the_closest_view_pair_describes_a_sample_pair():
+    views = _views(
+        [
+            (0, 0, 0, 0, TEXTURED | WHOLE, 0.0),
+            (0, 0, 0, 0, TEXTURED | TRIMMED, 0.0),
+            (1, 0b1, 2**6 - 1, 0, TEXTURED | WHOLE, 0.0),  # whole pictures: 6 colour bits
+            (1, 0b111, 0, 0, TEXTURED | TRIMMED, 0.0),  # unpadded: 0 bits, 3 pHash bits
+        ]
+    )
+    matches = matched_pairs(views, DedupeRule())
+    assert matches.colour_distance.tolist() == [0]
+    assert matches.find(np.array([1, 0, 1]), np.array([0, 1, 1])).tolist() == [0, 0, -1]
 
 
 def test_kept_grouping_does_not_chain_and_transitive_does():

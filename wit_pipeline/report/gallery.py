@@ -1,5 +1,6 @@
-"""Sections that show pictures: duplicate groups side by side with their pHash distances, and
-grids of kept and dropped samples per reason (thumbnail, caption, score)."""
+"""Sections that show pictures: duplicate groups side by side, each duplicate with the edit
+that separates it from the kept sample and the distance of each signal, and grids of kept and
+dropped samples per reason (thumbnail, caption, score)."""
 
 from __future__ import annotations
 
@@ -17,31 +18,31 @@ def _thumb(thumbnails: Thumbnails, shard: str, key: str, alt: str) -> str:
     return image(uri, alt) if uri else '<div class="noimg">no image</div>'
 
 
-def hamming(a: int | None, b: int | None) -> int | None:
-    """Bits that differ between two 64-bit perceptual hashes."""
-    return None if a is None or b is None else bin(a ^ b).count("1")
-
-
 def duplicate_groups(catalog: Catalog, limit: int) -> list[list[dict]]:
-    """The `limit` largest duplicate groups, kept sample first, each member with its
-    distance to the kept one."""
+    """The `limit` largest duplicate groups, kept sample first, each member with the edit and
+    the distances (pHash and colour bits of the views that matched) to the kept one."""
     rows = catalog.rows(
         "WITH groups AS (SELECT duplicate_of AS kept, count(*) AS n FROM decisions "
         "WHERE duplicate_of IS NOT NULL GROUP BY kept ORDER BY n DESC, kept LIMIT $limit), "
         "members AS (SELECT kept AS grp, kept AS key FROM groups UNION ALL "
         "SELECT duplicate_of, key FROM decisions WHERE duplicate_of IN (SELECT kept FROM groups)) "
-        "SELECT g.kept AS grp, g.n, d.key, d.shard, d.phash FROM members m "
+        "SELECT g.kept AS grp, g.n, d.key, d.shard, d.duplicate_edit AS edit, "
+        "d.duplicate_phash_distance AS phash_d, d.duplicate_colour_distance AS colour_d "
+        "FROM members m "
         "JOIN groups g ON g.kept = m.grp JOIN decisions d ON d.key = m.key "
         "ORDER BY g.n DESC, g.kept, d.key <> g.kept, d.key",
         {"limit": limit},
     )
-    groups = []
-    for _, members in groupby(rows, key=lambda r: r["grp"]):
-        members = list(members)
-        for member in members:
-            member["distance"] = hamming(member["phash"], members[0]["phash"])
-        groups.append(members)
-    return groups
+    return [list(members) for _, members in groupby(rows, key=lambda r: r["grp"])]
+
+
+def _match_text(member: dict) -> str:
+    """What separates a duplicate from its kept sample, for people."""
+    if member["edit"] is None:
+        return "same group"
+    return (
+        f"{esc(member['edit'])}<br>pHash {member['phash_d']} bits, colour {member['colour_d']} bits"
+    )
 
 
 def duplicates_section(catalog: Catalog, thumbnails: Thumbnails, limit: int) -> Section:
@@ -57,15 +58,18 @@ def duplicates_section(catalog: Catalog, thumbnails: Thumbnails, limit: int) -> 
     )[0]
     body = (
         f'<p class="note">{totals["groups"]:,} groups of near duplicates; {totals["dropped"]:,} '
-        "samples dropped as duplicates of another. Distance: differing pHash bits to the kept "
-        "sample (outlined).</p>"
+        "samples dropped as duplicates of another. Under each duplicate: what separates it from "
+        "the kept sample (outlined), read from the views that matched (same framing, padding, "
+        "a 4% or 8% crop, mirrored), and the bits that differ between them: pHash (of 64; "
+        "--dedupe-distance) and colour hash (of 128; --dedupe-colour-distance for two whole "
+        "pictures).</p>"
     )
     for members in duplicate_groups(catalog, limit):
         cells = "".join(
             f'<div class="dup{" kept" if i == 0 else ""}">'
             + _thumb(thumbnails, m["shard"], m["key"], f"sample {m['key']}")
             + f"{esc(m['key'])}<br>"
-            + ("kept" if i == 0 else f"d={m['distance']} bits")
+            + ("kept" if i == 0 else _match_text(m))
             + "</div>"
             for i, m in enumerate(members)
         )

@@ -12,7 +12,7 @@ import hashlib
 from functools import cache
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageFilter
 
 THUMBNAIL = 16
 """Side of the RGB thumbnail the hash projects (a box reduction of the image)."""
@@ -35,12 +35,23 @@ def _hyperplanes() -> np.ndarray:
     return (bits.astype(np.float32) * 2 - 1).reshape(THUMBNAIL * THUMBNAIL * 3, BITS)
 
 
-def colour_hash(image: Image.Image, box: tuple[float, float, float, float] | None = None) -> bytes:
+def colour_hash(
+    image: Image.Image,
+    box: tuple[float, float, float, float] | None = None,
+    mirrored: bool = False,
+    blur: float = 0.0,
+) -> bytes:
     """The 16-byte colour hash of an image (of `box` within it, in pixels, fractions allowed:
-    the box filter weighs the pixels it covers in part; any mode, converted to RGB)."""
+    the box filter weighs the pixels it covers in part; any mode, converted to RGB), or of its
+    left-right mirror; `blur`: the radius of a Gaussian blur of the thumbnail, in cells."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
-    small = rgb.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX, box=box)
-    pixels = np.asarray(small, dtype=np.float32).reshape(-1)
+    thumbnail = rgb.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX, box=box)
+    if blur:
+        thumbnail = thumbnail.filter(ImageFilter.GaussianBlur(blur))
+    small = np.asarray(thumbnail)
+    if mirrored:
+        small = small[:, ::-1]
+    pixels = small.astype(np.float32).reshape(-1)
     projected = (pixels - pixels.mean()) @ _hyperplanes()
     return np.packbits(projected > 0).tobytes()
 

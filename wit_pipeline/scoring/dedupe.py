@@ -1,13 +1,19 @@
-"""Which samples duplicate which: pHash candidates, confirmed by colour hash and aspect ratio,
-then grouped into one kept sample per group.
+"""Which samples duplicate which: views of the pictures matched by pHash, confirmed by colour
+hash and aspect ratio, then grouped into one kept sample per group.
 
-pHash alone confuses distinct simple pictures (flat shapes, logos) once there are many of them:
-the chance pairs grow with the square of the collection, the true ones linearly. A candidate
-pair counts only when its colour hashes are close too and its aspect ratios agree (a crop of a
-few percent changes the ratio by far less than ``max_aspect_change``).
+Each sample brings several views (`wit_pipeline.scoring.views`: the whole picture, without its
+padding, central crops, in a canonical orientation). Index views are paired within the pHash
+distance; crop views are paired with index views within a tighter one, so a copy cropped by a
+few percent meets the original's crop view. pHash alone confuses distinct simple pictures
+(flat shapes, logos) once there are many of them: the chance pairs grow with the square of the
+collection, the true ones linearly. So a view pair counts only when its colour hashes are close
+too and its aspect ratios agree; two samples are duplicates when any of their view pairs
+counts, and the closest such pair is kept to show why.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import coo_matrix
@@ -16,25 +22,138 @@ from scipy.sparse.csgraph import connected_components
 from wit_pipeline.scoring.colour_hash import colour_distance
 from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 from wit_pipeline.scoring.near_duplicates import near_duplicate_pairs
+from wit_pipeline.scoring.views import INDEX_REGIONS, TEXTURED, WHOLE
 
 CONFIRM_BLOCK = 65536
-"""Candidate pairs checked at once (bounds the check's temporary arrays to a few MB)."""
+"""View pairs checked at once (bounds the check's temporary arrays to a few MB)."""
 
 
-def confirmed_pairs(
-    hashes: np.ndarray, colours: np.ndarray, log_aspects: np.ndarray, rule: DedupeRule
-) -> np.ndarray:
-    """Index pairs (i < j) within the pHash distance whose colour hashes (an (n, 2) uint64
-    array) and log aspect ratios agree too. Checked in blocks of candidates, so the check adds
-    a byte per candidate pair, not the colour hashes of both sides."""
-    pairs = near_duplicate_pairs(hashes, rule.max_distance)
-    close = np.zeros(len(pairs), dtype=bool)
+@dataclass(frozen=True)
+class Views:
+    """Every view of a set of samples, as columns: the sample each belongs to (its position),
+    its pHash, sharp and soft colour hashes ((n, 2) uint64 each), kind and log aspect ratio."""
+
+    sample: np.ndarray
+    phash: np.ndarray
+    colour: np.ndarray
+    soft_colour: np.ndarray
+    kind: np.ndarray
+    log_aspect: np.ndarray
+
+    @classmethod
+    def concat(cls, parts: list[Views]) -> Views:
+        """The views of several parts, in order (their samples numbered as they are)."""
+        if not parts:
+            return cls(
+                np.zeros(0, np.int64),
+                np.zeros(0, np.uint64),
+                np.zeros((0, 2), np.uint64),
+                np.zeros((0, 2), np.uint64),
+                np.zeros(0, np.uint8),
+                np.zeros(0, np.float32),
+            )
+        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _VIEW_FIELDS))
+
+    def shifted(self, offset: int) -> Views:
+        """The same views with their sample positions moved by `offset`."""
+        return Views(
+            self.sample + offset,
+            self.phash,
+            self.colour,
+            self.soft_colour,
+            self.kind,
+            self.log_aspect,
+        )
+
+
+_VIEW_FIELDS = ("sample", "phash", "colour", "soft_colour", "kind", "log_aspect")
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Confirmed duplicate pairs of samples (i < j, sorted), each with the view pair that
+    confirmed it: pHash and colour distances, and the kinds of the views of i and of j."""
+
+    pairs: np.ndarray
+    phash_distance: np.ndarray
+    colour_distance: np.ndarray
+    kinds: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Matches:
+        """No pairs."""
+        none = np.zeros(0, np.int16)
+        return cls(np.zeros((0, 2), np.int64), none, none, np.zeros((0, 2), np.uint8))
+
+    def find(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
+        """Row of each (first, second) sample pair (either order), or -1 where not a pair."""
+        codes = self.pairs[:, 0] * _CODE_BASE + self.pairs[:, 1]
+        wanted = np.minimum(first, second) * _CODE_BASE + np.maximum(first, second)
+        rows = np.searchsorted(codes, wanted)
+        hit = rows < codes.size
+        hit[hit] = codes[rows[hit]] == wanted[hit]
+        return np.where(hit, rows, -1)
+
+
+_CODE_BASE = np.int64(1 << 31)
+"""Sample pairs are coded as i * base + j (samples below 2**31)."""
+
+
+def candidate_view_pairs(views: Views, rule: DedupeRule) -> np.ndarray:
+    """View index pairs of different samples whose pHashes are close enough to check: index
+    views within `max_distance`, a crop view and an index view of a textured picture within
+    `crop_distance`."""
+    is_index = np.isin(views.kind & 3, INDEX_REGIONS)
+    index, crop = np.flatnonzero(is_index), np.flatnonzero(~is_index)
+    found = [index[near_duplicate_pairs(views.phash[index], rule.max_distance)]]
+    textured = index[(views.kind[index] & TEXTURED) > 0]
+    if crop.size and textured.size:
+        both = np.concatenate([textured, crop])
+        near = near_duplicate_pairs(views.phash[both], min(rule.crop_distance, 64))
+        found.append(both[near[(near[:, 0] < textured.size) & (near[:, 1] >= textured.size)]])
+    pairs = np.concatenate(found)
+    return pairs[views.sample[pairs[:, 0]] != views.sample[pairs[:, 1]]]
+
+
+def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
+    """The confirmed duplicate pairs among the samples of `views`, each with its best view
+    pair (smallest colour distance, then pHash distance, then kinds)."""
+    pairs = candidate_view_pairs(views, rule)
+    keep, phash, colour = [], [], []
     for start in range(0, len(pairs), CONFIRM_BLOCK):
         first, second = pairs[start : start + CONFIRM_BLOCK].T
-        agree = colour_distance(colours[first], colours[second]) <= rule.max_colour_distance
-        agree &= np.abs(log_aspects[first] - log_aspects[second]) <= rule.max_aspect_change
-        close[start : start + CONFIRM_BLOCK] = agree
-    return pairs[close]
+        whole = ((views.kind[first] & 3) == WHOLE) & ((views.kind[second] & 3) == WHOLE)
+        colours = np.where(
+            whole,
+            colour_distance(views.colour[first], views.colour[second]),
+            colour_distance(views.soft_colour[first], views.soft_colour[second]),
+        )
+        phashes = np.bitwise_count(views.phash[first] ^ views.phash[second])
+        whole_limit = rule.max_colour_distance + np.where(
+            phashes <= rule.close_distance, rule.close_colour_slack, 0
+        )
+        limit = np.where(whole, whole_limit, rule.reframed_colour_distance)
+        aspect = np.abs(views.log_aspect[first] - views.log_aspect[second])
+        ok = (colours <= limit) & (aspect <= rule.max_aspect_change)
+        keep.append(start + np.flatnonzero(ok))
+        colour.append(colours[ok])
+        phash.append(phashes[ok])
+    if not keep:
+        return Matches.empty()
+    kept = pairs[np.concatenate(keep)]
+    colour_d = np.concatenate(colour).astype(np.int16)
+    phash_d = np.concatenate(phash).astype(np.int16)
+    samples = views.sample[kept]
+    swap = samples[:, 0] > samples[:, 1]
+    samples[swap] = samples[swap][:, ::-1]
+    kept[swap] = kept[swap][:, ::-1]
+    codes = samples[:, 0] * _CODE_BASE + samples[:, 1]
+    kinds = views.kind[kept]
+    order = np.lexsort((kinds[:, 1], kinds[:, 0], phash_d, colour_d, codes))
+    first_of_pair = np.ones(order.size, dtype=bool)
+    first_of_pair[1:] = codes[order][1:] != codes[order][:-1]
+    best = order[first_of_pair]
+    return Matches(samples[best], phash_d[best], colour_d[best], kinds[best])
 
 
 def duplicate_of(

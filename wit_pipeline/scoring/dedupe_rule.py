@@ -12,9 +12,21 @@ kept (no chains); `transitive`: connected components of the confirmed pairs."""
 
 @dataclass(frozen=True)
 class DedupeRule:
-    """When two samples are duplicates, and how duplicates are grouped."""
+    """When two samples are duplicates, and how duplicates are grouped.
+
+    Two samples are duplicates when a view of one and a view of the other (see
+    `wit_pipeline.scoring.views`) agree: their pHashes within `max_distance` (two index views)
+    or `crop_distance` (a crop view and an index view), their colour hashes within
+    `max_colour_distance` (two whole pictures; `close_colour_slack` more when their pHashes are
+    within `close_distance`: a brightened copy of a saturated picture) or
+    `reframed_colour_distance` (an unpadded or cropped view: it meets its copy a pixel or two
+    off), and their aspect ratios within `max_aspect_change` (log of the ratio)."""
 
     max_distance: int = 8
     max_colour_distance: int = 8
     max_aspect_change: float = 0.15
     grouping: str = "kept"
+    crop_distance: int = 6
+    reframed_colour_distance: int = 14
+    close_distance: int = 2
+    close_colour_slack: int = 2

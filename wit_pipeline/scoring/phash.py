@@ -26,8 +26,36 @@ def phash64(image: Image.Image, box: Box | None = None) -> int:
     products, and compared with their median: imagehash.phash's bits.
     """
     grey = image.convert("L").crop(box) if box else image.convert("L")
+    return phash_bits(low_frequencies(grey))
+
+
+def low_frequencies(grey: Image.Image) -> np.ndarray:
+    """The 8x8 lowest DCT frequencies of a grey image shrunk to 32x32 (rows: vertical
+    frequency, columns: horizontal)."""
     small = grey.resize((HASH_INPUT, HASH_INPUT), Image.Resampling.LANCZOS, reducing_gap=2.0)
-    low = _DCT_ROWS @ np.asarray(small, dtype=np.float64) @ _DCT_ROWS.T
+    return _DCT_ROWS @ np.asarray(small, dtype=np.float64) @ _DCT_ROWS.T
+
+
+_ODD_COLUMNS = np.arange(_LOW) % 2 == 1
+
+
+def mirrored_frequencies(low: np.ndarray) -> np.ndarray:
+    """The low frequencies of the left-right mirror of the image: the odd horizontal
+    frequencies change sign (the cosines of even ones are symmetric about the centre)."""
+    flipped = low.copy()
+    flipped[:, _ODD_COLUMNS] *= -1
+    return flipped
+
+
+def left_right_balance(low: np.ndarray) -> float:
+    """How far the picture leans left or right, in [-1, 1]: the first horizontal frequency
+    against all odd horizontal ones (its sign flips with a mirror; near 0 it is unreliable)."""
+    norm = float(np.sqrt((low[:, _ODD_COLUMNS] ** 2).sum()))
+    return float(low[0, 1]) / norm if norm > 0 else 0.0
+
+
+def phash_bits(low: np.ndarray) -> int:
+    """The 64 bits of pHash from the 8x8 low frequencies: each against their median."""
     middle = np.sort(low, axis=None)[31:33]
     bits = np.packbits(low > (middle[0] + middle[1]) / 2)
     return int.from_bytes(bits.tobytes(), "big")

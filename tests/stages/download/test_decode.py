@@ -24,7 +24,7 @@ from wit_pipeline.stages.download.shard import (
     SUCCESS,
     Outcome,
     ResizeOptions,
-    _make_resizer,
+    make_resizer,
     resize_outcome,
 )
 from wit_pipeline.testweb import hostile_bodies
@@ -41,13 +41,13 @@ def _encoded(image: Image.Image, fmt: str, **options) -> bytes:
 
 def _ours(body: bytes, options: ResizeOptions) -> tuple:
     header = inspect_image(body, "", options.max_pixels)
-    outcome = resize_outcome(Outcome(SUCCESS, image=body, header=header), _make_resizer(options))
+    outcome = resize_outcome(Outcome(SUCCESS, image=body, header=header), make_resizer(options))
     assert outcome.status == SUCCESS, outcome.error_message
     return outcome.image, outcome.width, outcome.height
 
 
 def _resizer_alone(body: bytes, options: ResizeOptions) -> tuple:
-    image, width, height, _, _, error = _make_resizer(options)(io.BytesIO(body))
+    image, width, height, _, _, error = make_resizer(options)(io.BytesIO(body))
     assert error is None
     return image, width, height
 
@@ -123,12 +123,12 @@ import io, json, resource, sys
 from wit_pipeline.stages.download.decode import decode_cost
 from wit_pipeline.stages.download.image import inspect_image
 from wit_pipeline.stages.download.shard import (
-    SUCCESS, Outcome, ResizeOptions, _make_resizer, resize_outcome
+    SUCCESS, Outcome, ResizeOptions, make_resizer, resize_outcome
 )
 from wit_pipeline.testweb import hostile_bodies
 body = getattr(hostile_bodies, sys.argv[1])(4000)
 header = inspect_image(body, "", 10**8)
-resizer = _make_resizer(ResizeOptions())
+resizer = make_resizer(ResizeOptions())
 resize_outcome(Outcome(SUCCESS, image=hostile_bodies.jpeg(), header=None), resizer)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 out = resize_outcome(Outcome(SUCCESS, image=body, header=header), resizer)

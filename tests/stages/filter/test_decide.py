@@ -11,6 +11,7 @@ import pytest
 
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.scoring.dedupe import DedupeRule, duplicate_of
+from wit_pipeline.scoring.views import TEXTURED, describe_match
 from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
 
 NO_CLIP = ScoreOptions(clip=None, workers=0, progress=False)
@@ -52,19 +53,36 @@ def _rule_reasons(s: dict, options: DecideOptions, threshold: float | None) -> l
     return reasons
 
 
-def _log_aspect(s: dict) -> float:
-    width = s.get("original_width") or s["width"]
-    height = s.get("original_height") or s["height"]
-    return math.log(max(1, width) / max(1, height))
+def _views(s: dict) -> list[tuple]:
+    columns = ("view_phash", "view_colour", "view_soft_colour", "view_kind", "view_log_aspect")
+    return list(zip(*(s[c] for c in columns), strict=True))
 
 
-def _near(a: dict, b: dict, rule: DedupeRule) -> bool:
-    colours = int.from_bytes(a["colour_hash"]) ^ int.from_bytes(b["colour_hash"])
-    return (
-        (a["phash"] ^ b["phash"]).bit_count() <= rule.max_distance
-        and colours.bit_count() <= rule.max_colour_distance
-        and abs(_log_aspect(a) - _log_aspect(b)) <= rule.max_aspect_change
-    )
+def _match(a: dict, b: dict, rule: DedupeRule) -> tuple | None:
+    """The best confirmed view pair of two samples, by brute force: (colour distance, pHash
+    distance, kind of a's view, kind of b's view), or None."""
+    found = []
+    for phash_a, colour_a, soft_a, kind_a, aspect_a in _views(a):
+        for phash_b, colour_b, soft_b, kind_b, aspect_b in _views(b):
+            crops = (kind_a & 3 >= 2) + (kind_b & 3 >= 2)
+            if crops == 2 or (crops and not kind_a & kind_b & TEXTURED):
+                continue
+            limit = rule.crop_distance if crops else rule.max_distance
+            phash = (phash_a ^ phash_b).bit_count()
+            colour = (int.from_bytes(colour_a) ^ int.from_bytes(colour_b)).bit_count()
+            soft = (int.from_bytes(soft_a) ^ int.from_bytes(soft_b)).bit_count()
+            whole = kind_a & 3 == 0 and kind_b & 3 == 0
+            colour = colour if whole else soft
+            colour_limit = rule.max_colour_distance if whole else rule.reframed_colour_distance
+            if whole and phash <= rule.close_distance:
+                colour_limit += rule.close_colour_slack
+            if (
+                phash <= limit
+                and colour <= colour_limit
+                and abs(np.float32(aspect_a) - np.float32(aspect_b)) <= rule.max_aspect_change
+            ):
+                found.append((colour, phash, kind_a, kind_b))
+    return min(found) if found else None
 
 
 def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
@@ -81,16 +99,16 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
         if s.get("phash") is not None and not s.get("error") and s["status"] == "success"
     ]
     duplicate_keys = [None] * len(samples)
+    details = [(None, None, None)] * len(samples)
     if options.dedupe:
         rule = DedupeRule(max_distance=options.dedupe_distance)
-
         candidates = [samples[i] for i in hashed]
-        pairs = [
-            (a, b)
+        matches = {
+            (a, b): m
             for a in range(len(hashed))
             for b in range(a + 1, len(hashed))
-            if _near(candidates[a], candidates[b], rule)
-        ]
+            if (m := _match(candidates[a], candidates[b], rule)) is not None
+        }
 
         def best_first(position):
             s = samples[hashed[position]]
@@ -101,12 +119,16 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
         rank = np.empty(len(hashed), dtype=np.int64)
         rank[order] = np.arange(len(hashed))
         keepable = np.array([not reasons[i] for i in hashed])
-        target = duplicate_of(np.array(pairs).reshape(-1, 2), rank, keepable, rule.grouping)
+        pairs = np.array(sorted(matches)).reshape(-1, 2)
+        target = duplicate_of(pairs, rank, keepable, rule.grouping)
         for position, kept in enumerate(target.tolist()):
             if kept >= 0:
                 key = samples[hashed[kept]]["key"]
                 reasons[hashed[position]].append(("duplicate", key))
                 duplicate_keys[hashed[position]] = key
+                colour, phash, kind_low, kind_high = matches[tuple(sorted((position, kept)))]
+                mine, theirs = (kind_low, kind_high) if position < kept else (kind_high, kind_low)
+                details[hashed[position]] = (phash, colour, describe_match(mine, theirs))
     return [
         {
             "key": s["key"],
@@ -116,13 +138,16 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
             "reasons": [name for name, _ in r],
             "detail": (str(r[0][1]) if r[0][1] is not None else None) if r else None,
             "duplicate_of": d,
+            "duplicate_phash_distance": detail[0],
+            "duplicate_colour_distance": detail[1],
+            "duplicate_edit": detail[2],
             "clip_score": s.get("clip_score"),
             "clip_model": s.get("clip_model"),
             "phash": s.get("phash"),
             "width": s.get("width"),
             "height": s.get("height"),
         }
-        for s, r, d in zip(samples, reasons, duplicate_keys, strict=True)
+        for s, r, d, detail in zip(samples, reasons, duplicate_keys, details, strict=True)
     ]
 
 

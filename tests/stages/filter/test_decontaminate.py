@@ -1,4 +1,5 @@
-"""Eval sets load from fsspec URLs as from folders, hashed as the score phase hashes samples."""
+"""Eval sets load from fsspec URLs as from folders, hashed as the score phase hashes samples,
+and an eval image found cropped, padded or mirrored in the pool is caught."""
 
 import io
 import tarfile
@@ -38,8 +39,11 @@ def test_eval_sets_load_from_a_url(memory_url):
     fs.pipe(f"{memory_url}/shards/part/00000.tar", _tar({"x.jpg": inside, "x.txt": b"cap"}))
     sets = load_eval_sets(memory_url)
     assert [s.name for s in sets] == [memory_url.split("://")[1], "shards"]
-    assert sets[0].hashes.tolist() == [image_hashes(decode(direct))[0]]
-    assert sets[1].hashes.tolist() == [image_hashes(decode(inside))[0]]
+    assert [s.size for s in sets] == [1, 1]
+    for eval_set, data in zip(sets, (direct, inside), strict=True):
+        views = image_hashes(decode(data))[2]
+        assert eval_set.views.phash.tolist() == [v.phash for v in views]
+        assert eval_set.views.sample.tolist() == [0] * len(views)
 
 
 def test_filter_decontaminates_against_a_url(

@@ -12,6 +12,7 @@ from torchvision import transforms
 
 from wit_pipeline.scoring.colour_hash import as_words, colour_distance, colour_hash
 from wit_pipeline.scoring.phash import hamming, padded_content_box, phash64
+from wit_pipeline.scoring.views import picture_views
 from wit_pipeline.stages.filter.sample_facts import (
     DeviceNormalised,
     decode,
@@ -51,11 +52,11 @@ def _encoded(size: tuple[int, int], fmt: str) -> bytes:
     return out.getvalue()
 
 
-def test_jpeg_hashes_come_from_a_quarter_decode_close_to_the_full_one():
+def test_jpeg_hashes_come_from_a_half_decode_close_to_the_full_one():
     decoded = decode(_encoded((256, 256), "JPEG"))
     facts = image_facts(decoded, (None, None))
     assert (facts["width"], facts["height"]) == (256, 256)
-    assert hash_scale(decoded, (None, None)) == 4
+    assert hash_scale(decoded, (None, None)) == 2
     assert decode(_encoded((512, 600), "JPEG")).pixels(8).size == (64, 75)
     full = decoded.pixels(1)
     assert hamming(facts["phash"], phash64(full)) <= 4
@@ -63,10 +64,11 @@ def test_jpeg_hashes_come_from_a_quarter_decode_close_to_the_full_one():
     assert int(colour[0]) <= 16
 
 
-def test_letterboxed_picture_keeps_at_least_64_pixels_a_side():
-    decoded = decode(_encoded((256, 256), "JPEG"))
+def test_letterboxed_picture_keeps_at_least_128_pixels_a_side():
+    decoded = decode(_encoded((512, 512), "JPEG"))
     assert hash_scale(decoded, (400, 300)) == 2
     assert hash_scale(decoded, (1000, 200)) == 1
+    assert hash_scale(decode(_encoded((1024, 1024), "JPEG")), (None, None)) == 8
 
 
 def test_png_is_hashed_at_full_size_without_its_padding():
@@ -74,7 +76,9 @@ def test_png_is_hashed_at_full_size_without_its_padding():
     assert hash_scale(decoded, (400, 300)) == 1
     box = padded_content_box(256, 256, 400, 300)
     full = decoded.pixels()
-    assert image_hashes(decoded, (400, 300)) == (phash64(full, box), colour_hash(full, box))
+    phash, colour, views = image_hashes(decoded, (400, 300))
+    assert (phash, colour) == (phash64(full, box), colour_hash(full, box))
+    assert views == picture_views(full, box)
 
 
 def test_hashes_do_not_depend_on_the_clip_decode():

@@ -97,7 +97,8 @@ class Outcome:
     header: ImageHeader | None = None
 
 
-def _make_resizer(options: ResizeOptions):
+def make_resizer(options: ResizeOptions) -> Any:
+    """img2dataset's Resizer for the stage's resize options (the limits are the fetch's own)."""
     from img2dataset.resizer import Resizer
 
     return Resizer(
@@ -291,7 +292,7 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     rows = table.to_pylist()
     has_caption = "caption" in table.schema.names
     fetcher = Fetcher(job.fetch)
-    resizer = _make_resizer(job.resize)
+    resizer = make_resizer(job.resize)
     counts: Counter = Counter()
     codes: Counter = Counter()
     messages: Counter = Counter()

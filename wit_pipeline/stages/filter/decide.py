@@ -2,9 +2,10 @@
 
 Rules in order: download status, decode errors, image size, aspect ratio, caption words,
 language, CLIP score (fixed threshold, or the top fraction as DataComp), overlap with eval
-sets, then near duplicates (`wit_pipeline.scoring.dedupe`: pHash within a Hamming distance,
-confirmed by colour hash and aspect ratio; the best sample is kept: highest CLIP score, then
-most pixels, then smallest key).
+sets, then near duplicates (`wit_pipeline.scoring.dedupe`: views of the pictures, whole,
+unpadded, cropped and mirrored, matched by pHash and confirmed by colour hash and aspect
+ratio; the best sample is kept: highest CLIP score, then most pixels, then smallest key). Eval
+images are matched with the samples the same way, in the same index pass.
 
 Columnar, in two passes over the shards so memory grows by a few dozen bytes per sample: the
 first keeps only what the global steps need (the CLIP scores for a top-fraction threshold, and
@@ -28,9 +29,11 @@ import pyarrow.parquet as pq
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.scoring.dedupe import DedupeRule, confirmed_pairs, duplicate_of
-from wit_pipeline.stages.filter.decontaminate import EvalSet, overlapping
+from wit_pipeline.scoring.dedupe import DedupeRule, Matches, Views, duplicate_of, matched_pairs
+from wit_pipeline.scoring.views import describe_match
+from wit_pipeline.stages.filter.decontaminate import EvalSet
 from wit_pipeline.stages.filter.sample_rules import ShardRules, read_shard, shard_paths
+from wit_pipeline.stages.filter.shard_views import shard_views
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,7 @@ class _Hashed:
     per-shard arrays until `take` joins one (and lets the parts go)."""
 
     rows: list[np.ndarray] = field(default_factory=list)
-    phash: list[np.ndarray] = field(default_factory=list)
-    colour: list[np.ndarray] = field(default_factory=list)
-    log_aspect: list[np.ndarray] = field(default_factory=list)
+    views: list[Views] = field(default_factory=list)
     score: list[np.ndarray] = field(default_factory=list)
     pixels: list[np.ndarray] = field(default_factory=list)
     keepable: list[np.ndarray] = field(default_factory=list)
@@ -98,11 +99,13 @@ class _Hashed:
 @dataclass
 class _Global:
     """What the second pass needs from the first: global row numbers of eval hits per set
-    and of duplicates, with the keys of the samples they duplicate."""
+    and of duplicates (row, kept row, pHash and colour distances of the views that matched, and
+    which views they were), with the keys of the samples they duplicate."""
 
     eval_hits: dict[str, np.ndarray]
     duplicates: np.ndarray
     kept_keys: dict[int, str]
+    edits: list[str | None]
 
 
 def _clip_threshold(paths: list[tuple[str, Path, Path]], options: DecideOptions) -> float | None:
@@ -142,17 +145,16 @@ def _first_pass(
     the keys rise strictly through the shards: the row number is then the key order (as with
     img2dataset's keys), and no key needs to be held for the ranking."""
     hashed = _Hashed()
-    offset, last_key = 0, None
+    offset, last_key, count = 0, None, 0
     for _, raw, scores in paths:
         rules = ShardRules(read_shard(raw, scores), options, threshold)
         positions = np.flatnonzero(rules.hashed)
         if options.dedupe or options.eval_sets:
             hashed.rows.append(positions + offset)
-            hashed.phash.append(rules.phash[positions])
+            hashed.views.append(shard_views(scores, rules.keys, positions, count))
             hashed.keepable.append(~rules.any_rule[positions])
+            count += positions.size
         if options.dedupe:
-            hashed.colour.append(rules.colour_words(positions))
-            hashed.log_aspect.append(rules.log_aspect[positions].astype(np.float32))
             hashed.score.append(rules.rank_score[positions].astype(np.float32))
             hashed.pixels.append(rules.pixels[positions])
         if rules.count:
@@ -179,33 +181,56 @@ def _key_ranks(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> np.ndar
 def _global_steps(
     paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
 ) -> tuple[_Global, dict[str, tuple[int, int]], int]:
-    """The first pass, then the eval overlap and the dedupe over every hashed sample."""
+    """The first pass, then one matching of every hashed sample's views with each other and
+    with the eval images': the eval overlap, then the dedupe."""
     hashed, total = _first_pass(paths, options, threshold)
     if total == 0:
         raise InputError(f"{paths[0][1].parent}: no raw shards; run download first")
     rows = hashed.take("rows")
-    phash = hashed.take("phash")
     keepable = hashed.take("keepable")
-    overlap, eval_hits = {}, {}
+    count = rows.size
+    rule = DedupeRule(
+        max_distance=options.dedupe_distance,
+        max_colour_distance=options.dedupe_colour_distance,
+        grouping=options.dedupe_grouping,
+    )
+    parts, starts = [Views.concat(hashed.views)], []
+    hashed.views.clear()
     for eval_set in options.eval_sets:
-        hits, matched = overlapping(phash, eval_set, options.dedupe_distance)
-        overlap[eval_set.name] = (matched, len(eval_set.hashes))
-        eval_hits[eval_set.name] = rows[np.asarray(hits, dtype=np.int64)]
-        keepable[np.asarray(hits, dtype=np.int64)] = False
-    duplicates = np.zeros((0, 2), dtype=np.int64)
-    if phash.size and options.dedupe:
-        rule = DedupeRule(
-            max_distance=options.dedupe_distance,
-            max_colour_distance=options.dedupe_colour_distance,
-            grouping=options.dedupe_grouping,
-        )
-        pairs = confirmed_pairs(phash, hashed.take("colour"), hashed.take("log_aspect"), rule)
+        starts.append(count + sum(e.size for e in options.eval_sets[: len(starts)]))
+        parts.append(eval_set.views.shifted(starts[-1]))
+    matches = matched_pairs(Views.concat(parts), rule) if count else Matches.empty()
+    overlap, eval_hits = {}, {}
+    for eval_set, first in zip(options.eval_sets, starts, strict=True):
+        inside = (matches.pairs[:, 1] >= first) & (matches.pairs[:, 1] < first + eval_set.size)
+        cross = matches.pairs[inside & (matches.pairs[:, 0] < count)]
+        hits = np.unique(cross[:, 0])
+        overlap[eval_set.name] = (int(np.unique(cross[:, 1]).size), eval_set.size)
+        eval_hits[eval_set.name] = rows[hits]
+        keepable[hits] = False
+    duplicates, edits = np.zeros((0, 4), dtype=np.int64), []
+    if count and options.dedupe:
+        pairs = matches.pairs[matches.pairs[:, 1] < count]
         key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
         target = duplicate_of(pairs, _rank(hashed, key_ranks), keepable, rule.grouping)
         marked = np.flatnonzero(target >= 0)
-        duplicates = np.stack([rows[marked], rows[target[marked]]], axis=1)
+        found = matches.find(marked, target[marked])
+        known = found >= 0
+        phash_d = np.where(known, matches.phash_distance[found], -1)
+        colour_d = np.where(known, matches.colour_distance[found], -1)
+        duplicates = np.stack([rows[marked], rows[target[marked]], phash_d, colour_d], axis=1)
+        edits = [
+            describe_match(*_kinds_from(matches, row, sample)) if row >= 0 else None
+            for row, sample in zip(found.tolist(), marked.tolist(), strict=True)
+        ]
     kept_keys = _keys_of(paths, np.unique(duplicates[:, 1]))
-    return _Global(eval_hits, duplicates, kept_keys), overlap, total
+    return _Global(eval_hits, duplicates, kept_keys, edits), overlap, total
+
+
+def _kinds_from(matches: Matches, row: int, sample: int) -> tuple[int, int]:
+    """The kinds of the matched views: the duplicate's first, then the kept sample's."""
+    first, second = matches.kinds[row].tolist()
+    return (first, second) if matches.pairs[row, 0] == sample else (second, first)
 
 
 def _keys_of(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> dict[int, str]:
@@ -232,12 +257,18 @@ def _shard_decisions(
         for position in (inside - offset).tolist():
             reasons[position].append(("eval_overlap", name))
     duplicate_keys: list[str | None] = [None] * rules.count
+    phash_d: list[int | None] = [None] * rules.count
+    colour_d: list[int | None] = [None] * rules.count
+    edits: list[str | None] = [None] * rules.count
     source = facts.duplicates[:, 0]
     lo, hi = np.searchsorted(source, [offset, offset + rules.count])
-    for row, target in facts.duplicates[lo:hi].tolist():
+    for at, (row, target, phash, colour) in enumerate(facts.duplicates[lo:hi].tolist(), lo):
         key = facts.kept_keys[target]
         reasons[row - offset].append(("duplicate", key))
         duplicate_keys[row - offset] = key
+        if phash >= 0:
+            phash_d[row - offset], colour_d[row - offset] = phash, colour
+            edits[row - offset] = facts.edits[at]
     primary = [r[0][0] if r else "kept" for r in reasons]
     table = pa.table(
         {
@@ -251,6 +282,9 @@ def _shard_decisions(
                 pa.string(),
             ),
             "duplicate_of": pa.array(duplicate_keys, pa.string()),
+            "duplicate_phash_distance": pa.array(phash_d, pa.int16()),
+            "duplicate_colour_distance": pa.array(colour_d, pa.int16()),
+            "duplicate_edit": pa.array(edits, pa.string()),
             "clip_score": rules.table.column("clip_score"),
             "clip_model": rules.table.column("clip_model"),
             "phash": rules.table.column("phash"),

@@ -2,9 +2,11 @@
 
 `--decontaminate PATH` (a folder or an fsspec folder URL): each sub-folder of PATH is one eval
 set (images and WebDataset tars inside it, recursively); images and tars directly in PATH form
-a set named after PATH. Eval images are hashed exactly as the score phase hashes samples. The
-overlap of a set is the share of its images with a near duplicate among the samples, the
-figure the CLIP paper reports per eval set.
+a set named after PATH. Eval images are hashed exactly as the score phase hashes samples (their
+dedupe views), and matched with the samples by the dedupe's own rule, so an eval image found
+cropped, padded or mirrored in the pool is caught too. The overlap of a set is the share of
+its images with a near duplicate among the samples, the figure the CLIP paper reports per eval
+set.
 """
 
 from __future__ import annotations
@@ -14,14 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import numpy as np
 from fsspec import AbstractFileSystem
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.storage import url_to_fs
 from wit_pipeline.core.tar import MAX_IMAGE_BYTES, TarWalk, member_problem, open_stream
-from wit_pipeline.scoring import near_duplicate_pairs
-from wit_pipeline.stages.filter.sample_facts import decode, image_hashes
+from wit_pipeline.scoring.dedupe import Views
+from wit_pipeline.stages.filter.sample_facts import decode, image_hashes, view_columns
+from wit_pipeline.stages.filter.shard_views import views_of
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp")
 log = logging.getLogger(__name__)
@@ -29,10 +31,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class EvalSet:
-    """One eval set: its name and the pHashes of its images."""
+    """One eval set: its name, how many readable images it has, and their views (the sample
+    of a view is its image's number)."""
 
     name: str
-    hashes: np.ndarray
+    size: int
+    views: Views
 
 
 def _image_bytes(fs: AbstractFileSystem, paths: list[str]) -> Iterator[bytes]:
@@ -71,15 +75,16 @@ def _tar_images(fs: AbstractFileSystem, path: str) -> Iterator[bytes]:
             log.warning("%s: %s", path, walk.damage)
 
 
-def _hashes(fs: AbstractFileSystem, paths: list[str]) -> np.ndarray:
-    """pHashes of the readable images among `paths` (unreadable ones are skipped)."""
-    values = []
+def _eval_set(name: str, fs: AbstractFileSystem, paths: list[str]) -> EvalSet:
+    """The views of the readable images among `paths` (unreadable ones are skipped)."""
+    parts = []
     for data in _image_bytes(fs, sorted(paths)):
         try:
-            values.append(image_hashes(decode(data))[0])
+            views = image_hashes(decode(data))[2]
         except Exception:
             continue
-    return np.array(values, dtype=np.uint64)
+        parts.append(views_of(view_columns(views)).shifted(len(parts)))
+    return EvalSet(name, len(parts), Views.concat(parts))
 
 
 def load_eval_sets(url: str | Path) -> tuple[EvalSet, ...]:
@@ -97,19 +102,8 @@ def load_eval_sets(url: str | Path) -> tuple[EvalSet, ...]:
             direct.append(path)
     named = [(PurePosixPath(root).name, direct)] if direct else []
     named += sorted(folders.items())
-    sets = [EvalSet(name, _hashes(fs, paths)) for name, paths in named]
-    sets = [s for s in sets if s.hashes.size]
+    sets = [_eval_set(name, fs, paths) for name, paths in named]
+    sets = [s for s in sets if s.size]
     if not sets:
         raise InputError(f"--decontaminate {url}: no readable images or image tars inside")
     return tuple(sets)
-
-
-def overlapping(
-    sample_hashes: np.ndarray, eval_set: EvalSet, distance: int
-) -> tuple[list[int], int]:
-    """Positions of samples within `distance` of any eval image, and how many eval images
-    have such a sample."""
-    count = sample_hashes.size
-    pairs = near_duplicate_pairs(np.concatenate([sample_hashes, eval_set.hashes]), distance)
-    cross = pairs[(pairs[:, 0] < count) & (pairs[:, 1] >= count)]
-    return sorted(set(cross[:, 0].tolist())), len(set(cross[:, 1].tolist()))

@@ -85,15 +85,16 @@ class Options(StageOptions):
     )
     dedupe_distance: int = option(
         DEDUPE.max_distance,
-        "pHash Hamming distance that makes a near duplicate (default: 8, from the "
-        "precision/recall study in BENCHMARKS.md)",
+        "pHash Hamming distance that makes a near duplicate, between two whole or unpadded "
+        "views of the pictures (default: 8, from the precision/recall study in BENCHMARKS.md)",
         type=non_negative_int,
         group=DECISIONS,
     )
     dedupe_colour_distance: int = option(
         DEDUPE.max_colour_distance,
-        "a pHash pair counts only if its 128-bit colour hashes are this close (default: "
-        f"{DEDUPE.max_colour_distance}; look-alike drawings share pHashes at scale)",
+        "two whole pictures close in pHash count only if their 128-bit colour hashes are "
+        f"this close (default: {DEDUPE.max_colour_distance}; look-alike drawings share "
+        "pHashes at scale)",
         type=non_negative_int,
         group=DECISIONS,
     )

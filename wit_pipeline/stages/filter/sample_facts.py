@@ -3,7 +3,7 @@
 Each worker reads its sample's members from the raw tar by offset (one handle per process),
 checks the JSON member, reads the image's header (size; decompression bombs refused) and
 decodes a JPEG only as large as needed (libjpeg's DCT scaling): the hashes from the smallest
-scale that keeps 64 px a side, the CLIP input from one that keeps the model's input size (one
+scale that keeps 128 px a side, the CLIP input from one that keeps the model's input size (one
 decode when both are the same scale). Batches are collated in the worker, so one tensor per
 batch crosses to the main process.
 """
@@ -23,6 +23,7 @@ from wit_pipeline.core.tar import Member
 from wit_pipeline.scoring.colour_hash import colour_hash
 from wit_pipeline.scoring.language import detect_language
 from wit_pipeline.scoring.phash import HASH_INPUT, padded_content_box, phash64
+from wit_pipeline.scoring.views import View, picture_views
 
 MAX_PIXELS = 1 << 26
 """Largest image decoded (64 Mpx, 192 MiB as RGB): a decompression bomb is an error instead."""
@@ -30,9 +31,10 @@ MAX_PIXELS = 1 << 26
 JPEG_SCALES = (8, 4, 2, 1)
 """The reductions libjpeg decodes at directly (`Image.draft`), largest first."""
 
-HASH_DECODE_SIDE = 2 * HASH_INPUT
-"""Smallest side of the picture the hashes are made from: twice pHash's input, so that its
-LANCZOS shrink still smooths (an exact 1/8 decode of 32 px lost recall at distances 0 to 8)."""
+HASH_DECODE_SIDE = 4 * HASH_INPUT
+"""Smallest side of the picture the hashes are made from: four times pHash's input, so that
+its LANCZOS shrink still smooths (an exact 1/8 decode of 32 px lost recall at distances 0 to 8)
+even for the picture inside padding that takes half the image (a letterboxed copy)."""
 
 
 @dataclass(frozen=True)
@@ -153,33 +155,52 @@ def image_facts(
     original: tuple[int | None, int | None],
     ready: tuple[int | None, Image.Image | None] = (None, None),
 ) -> dict[str, Any]:
-    """Size (from the header), pHash and colour hash of an image (see `image_hashes`)."""
-    phash, colour = image_hashes(decoded, original, ready)
-    return {"width": decoded.width, "height": decoded.height, "phash": phash, "colour_hash": colour}
+    """Size (from the header), pHash, colour hash and dedupe views of an image (see
+    `image_hashes`)."""
+    phash, colour, views = image_hashes(decoded, original, ready)
+    return {
+        "width": decoded.width,
+        "height": decoded.height,
+        "phash": phash,
+        "colour_hash": colour,
+        **view_columns(views),
+    }
+
+
+def view_columns(views: list[View]) -> dict[str, list]:
+    """Views as the scores hold them: one list per field (view_phash, view_colour, ...)."""
+    return {
+        "view_phash": [view.phash for view in views],
+        "view_colour": [view.colour for view in views],
+        "view_soft_colour": [view.soft_colour for view in views],
+        "view_kind": [view.kind for view in views],
+        "view_log_aspect": [view.log_aspect for view in views],
+    }
 
 
 def image_hashes(
     decoded: Decoded,
     original: tuple[int | None, int | None] = (None, None),
     ready: tuple[int | None, Image.Image | None] = (None, None),
-) -> tuple[int, bytes]:
-    """pHash and colour hash of an image, always from the decode at `hash_scale`, whatever
-    else it is decoded for (`ready`: a decode already made and its scale, reused when that is
-    the scale): the one hashing of the score phase and of decontamination. Both hashes look
-    at the picture without the padding of a `border` resize (`original`: the size before it,
-    or Nones)."""
+) -> tuple[int, bytes, list[View]]:
+    """pHash and colour hash of an image as published, and its dedupe views, always from the
+    decode at `hash_scale`, whatever else it is decoded for (`ready`: a decode already made
+    and its scale, reused when that is the scale): the one hashing of the score phase and of
+    decontamination. All look at the picture without the padding of a `border` resize
+    (`original`: the size before it, or Nones)."""
     scale = hash_scale(decoded, original)
     image = ready[1] if ready[0] == scale and ready[1] is not None else decoded.pixels(scale)
     content = padded_content_box(decoded.width, decoded.height, *original)
     if content is None:
-        return phash64(image), colour_hash(image)
+        return phash64(image), colour_hash(image), picture_views(image)
     exact = (content[0] / scale, content[1] / scale, content[2] / scale, content[3] / scale)
-    return phash64(image, _scaled(content, scale)), colour_hash(image, exact)
+    inner = _scaled(content, scale)
+    return phash64(image, inner), colour_hash(image, exact), picture_views(image, inner)
 
 
 def hash_scale(decoded: Decoded, original: tuple[int | None, int | None]) -> int:
     """The largest JPEG scale that keeps the picture (without padding) at least
-    HASH_DECODE_SIDE pixels a side: a square 256 px JPEG is hashed from a 1/4 decode."""
+    HASH_DECODE_SIDE pixels a side: a square 256 px JPEG is hashed from a 1/2 decode."""
     if not decoded.jpeg:
         return 1
     content = padded_content_box(decoded.width, decoded.height, *original)

@@ -1,8 +1,9 @@
 """Score phase: facts about every raw sample, once, into `scores/NNNNN.parquet`.
 
 Each image is decoded in DataLoader workers, a JPEG only as large as needed (see sample_facts):
-size, pHash, colour hash and, when a CLIP model is given, the preprocessed tensor. Cached per
-shard: another threshold re-reads the cache; another model recomputes only the CLIP columns.
+size, pHash, colour hash, dedupe views and, when a CLIP model is given, the preprocessed
+tensor. Cached per shard: another threshold re-reads the cache; another model recomputes only
+the CLIP columns.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from wit_pipeline.stages.filter.sample_facts import (
 )
 
 EMBEDDINGS_DIR = "embeddings"
-FACTS_VERSION = 3
+FACTS_VERSION = 4
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
-colour hash; 3: both hashes from a JPEG draft decode)."""
+colour hash; 3: both hashes from a JPEG draft decode; 4: the dedupe views)."""
 _SCORERS: dict[tuple[str, str], ClipScorer] = {}
 
 
@@ -84,6 +85,11 @@ def _blank_row(key: str, scorer: ClipScorer | None) -> dict[str, Any]:
         "lang": None,
         "phash": None,
         "colour_hash": None,
+        "view_phash": None,
+        "view_colour": None,
+        "view_soft_colour": None,
+        "view_kind": None,
+        "view_log_aspect": None,
         "clip_score": None,
         "clip_model": scorer.model_id if scorer else None,
         "error": None,
