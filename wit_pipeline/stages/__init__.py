@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.stage import Stage
+from wit_pipeline.stages.adopt import STAGE as ADOPT
 from wit_pipeline.stages.download import STAGE as DOWNLOAD
 from wit_pipeline.stages.filter import STAGE as FILTER
 from wit_pipeline.stages.report import STAGE as REPORT
@@ -11,7 +12,7 @@ from wit_pipeline.stages.scrape import STAGE as SCRAPE
 from wit_pipeline.stages.shard import STAGE as SHARD
 from wit_pipeline.stages.train import STAGE as TRAIN
 
-PIPELINE: tuple[Stage, ...] = (SCRAPE, DOWNLOAD, FILTER, SHARD, REPORT, TRAIN)
+PIPELINE: tuple[Stage, ...] = (SCRAPE, DOWNLOAD, ADOPT, FILTER, SHARD, REPORT, TRAIN)
 NAMES = tuple(stage.name for stage in PIPELINE)
 
 
