@@ -44,7 +44,8 @@ def _samples_table(job: AdoptJob) -> pa.Table:
     the tar), rows sorted by key, `error_code` from the error message unless it has one."""
     table = storage.read_table(job.shard.parquet)
     if job.facts.kind == PARQUET:
-        table = table.drop_columns([c for c in (job.facts.image_column, "txt") if c])
+        extra = (job.facts.image_column, "txt")
+        table = table.drop_columns([c for c in table.schema.names if c in extra])
     table = table.sort_by("key")
     if "error_code" not in table.schema.names:
         codes = [error_code(m) for m in table["error_message"].to_pylist()]
