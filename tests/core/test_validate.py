@@ -1,12 +1,21 @@
 """Input validation reports each kind of bad input as one exact line."""
 
+import gzip
+import json
+
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.core.validate import input_format, require_valid, validate_file, validate_input
+from wit_pipeline.core.validate import (
+    input_format,
+    open_batches,
+    require_valid,
+    validate_file,
+    validate_input,
+)
 
 PAIRS = load_schema("pairs")
 
@@ -108,7 +117,8 @@ def test_missing_file_and_unknown_suffix(tmp_path):
     odd.write_text("x")
     assert validate_file(missing, PAIRS).problems == [f"{missing}: no such file"]
     assert validate_file(odd, PAIRS).problems == [
-        f"{odd}: unsupported input format '.xlsx' (expected .parquet, .csv, .tsv or .jsonl)"
+        f"{odd}: unsupported input format '.xlsx' (expected .parquet, .csv, .tsv, .json, .jsonl "
+        "or .txt, optionally .gz)"
     ]
 
 
@@ -146,7 +156,7 @@ def test_jsonl_wrong_type_and_garbage(tmp_path):
 def test_folder_validates_every_supported_file(tmp_path):
     _write_parquet(tmp_path / "a.parquet", {"url": _urls(2)})
     (tmp_path / "b.csv").write_text("caption\nx\n")
-    (tmp_path / "notes.txt").write_text("ignored")
+    (tmp_path / "notes.md").write_text("ignored")
     (tmp_path / ".a.parquet.tmp-1-ab").write_text("a temp file is ignored")
     reports = validate_input(tmp_path, PAIRS)
     assert [r.path.name for r in reports] == ["a.parquet", "b.csv"]
@@ -158,7 +168,10 @@ def test_folder_validates_every_supported_file(tmp_path):
 
 def test_empty_folder_is_a_problem(tmp_path):
     (report,) = validate_input(tmp_path, PAIRS)
-    assert report.problems == [f"{tmp_path}: folder holds no .parquet, .csv, .tsv or .jsonl files"]
+    assert report.problems == [
+        f"{tmp_path}: folder holds no input files (expected .parquet, .csv, .tsv, .json, .jsonl "
+        "or .txt, optionally .gz)"
+    ]
 
 
 def test_require_valid_raises_first_problem_and_counts_the_rest(tmp_path):
@@ -183,9 +196,31 @@ def test_required_override(tmp_path):
         ("a.csv.gz", "csv"),
         ("a.tsv", "tsv"),
         ("a.jsonl", "jsonl"),
-        ("a.txt", None),
+        ("a.txt", "txt"),
+        ("a.txt.gz", "txt"),
+        ("a.json", "jsonl"),
         ("noext", None),
     ],
 )
 def test_input_format(tmp_path, name, fmt):
     assert input_format(tmp_path / name) == fmt
+
+
+def test_url_list_json_array_and_gz_inputs(tmp_path):
+    """img2dataset's txt and json formats: one URL a line (commas and quotes kept), an array
+    of objects; gzip read through."""
+    urls = ["http://a/1.jpg", 'http://a/x,y "2".jpg']
+    txt = tmp_path / "u.txt.gz"
+    with gzip.open(txt, "wt") as handle:
+        handle.write("\n".join(urls) + "\n\n")
+    array = tmp_path / "u.json"
+    array.write_text(json.dumps([{"url": u, "n": i} for i, u in enumerate(urls)]))
+    for path, columns in ((txt, ["url"]), (array, ["url", "n"])):
+        report = validate_file(path, PAIRS, required=["url"])
+        assert report.ok and report.rows == 2, report.problems
+        schema, batches = open_batches(path)
+        table = pa.Table.from_batches(list(batches), schema)
+        assert table.column_names == columns and table["url"].to_pylist() == urls
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    assert "holds objects only" in validate_file(bad, PAIRS).problems[0]

@@ -1,4 +1,5 @@
-"""Check a parquet, CSV or JSONL input against a table contract before any stage writes.
+"""Check a parquet, CSV, TSV, JSON (lines or one array) or .txt URL-list input against a table
+contract before any stage writes.
 
 Each problem is one line naming the file, the column and what is wrong, e.g.
 `urls.parquet: column 'url': 3 rows are null (rows 4, 17, 90)`. Rows count from 1 and do not
@@ -7,6 +8,7 @@ include a CSV header. Files are read in batches, so validating a large input sta
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -29,8 +31,19 @@ FORMATS = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".json": "jsonl",
+    ".txt": "txt",
 }
-_FORMAT_NAMES = {"parquet": "parquet", "csv": "CSV", "tsv": "TSV", "jsonl": "JSON lines"}
+"""A `.json` file holding one array of objects is read as that array (img2dataset's `json`)."""
+_FORMAT_NAMES = {
+    "parquet": "parquet",
+    "csv": "CSV",
+    "tsv": "TSV",
+    "jsonl": "JSON lines",
+    "txt": "URL list (.txt)",
+}
+EXPECTED = "expected .parquet, .csv, .tsv, .json, .jsonl or .txt, optionally .gz"
+URL_LIST_COLUMN = "url"
+"""The one column of a .txt input: one URL a line, as img2dataset reads it."""
 _SHOWN_ROWS = 3
 BLOCK_BYTES = 64 << 20
 """CSV and JSON lines are parsed in blocks this big: a row must fit in one (Arrow's 1 MB
@@ -80,21 +93,45 @@ def _has_parquet_magic(path: Path) -> bool:
         return head == b"PAR1" and handle.read(4) == b"PAR1"
 
 
+def _starts_an_array(path: Path) -> bool:
+    """Whether the (maybe compressed) JSON file starts with `[`: one array, not JSON lines."""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        return stream.read(4096).lstrip().startswith(b"[")
+
+
+def _json_array(path: Path) -> pa.Table:
+    """A JSON file holding one array of objects, as a table (img2dataset's `json` input)."""
+    with pa.input_stream(str(path), compression="detect") as stream:
+        rows = json.loads(stream.read())
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ValueError("a JSON array input holds objects only")
+    return pa.Table.from_pylist(rows)
+
+
 def open_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open a parquet, CSV, TSV or JSONL file for streaming: its schema and record batches."""
+    """Open a parquet, CSV, TSV, JSON or .txt file for streaming: its schema and batches."""
     fmt = input_format(path)
     if fmt == "parquet":
         parquet = pq.ParquetFile(path)
         return parquet.schema_arrow, parquet.iter_batches(batch_size=65536)
-    if fmt in ("csv", "tsv"):
+    if fmt in ("csv", "tsv", "txt"):
+        read = pacsv.ReadOptions(
+            block_size=BLOCK_BYTES, column_names=[URL_LIST_COLUMN] if fmt == "txt" else None
+        )
+        parse = pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
+        convert = pacsv.ConvertOptions(strings_can_be_null=True)
+        if fmt == "txt":
+            # one URL a line, whole: no delimiter or quote splits it
+            parse = pacsv.ParseOptions(delimiter="\x1f", quote_char=False)
+            convert = pacsv.ConvertOptions(column_types={URL_LIST_COLUMN: pa.string()})
         reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ","),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=True),
+            path, read_options=read, parse_options=parse, convert_options=convert
         )
         return reader.schema, iter(reader)
-    table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=BLOCK_BYTES))
+    if _starts_an_array(path):
+        table = _json_array(path)
+    else:
+        table = pajson.read_json(path, read_options=pajson.ReadOptions(block_size=BLOCK_BYTES))
     return table.schema, iter(table.to_batches())
 
 
@@ -151,8 +188,7 @@ def validate_file(
     fmt = input_format(path)
     if fmt is None:
         report.problems.append(
-            f"{name}: unsupported input format {path.suffix or '(no suffix)'!r} "
-            "(expected .parquet, .csv, .tsv or .jsonl)"
+            f"{name}: unsupported input format {path.suffix or '(no suffix)'!r} ({EXPECTED})"
         )
         return report
     if path.stat().st_size == 0:
@@ -236,7 +272,7 @@ def validate_input(
     files = input_files(path)
     if path.is_dir() and not files:
         report = ValidationReport(path=path)
-        report.problems.append(f"{path}: folder holds no .parquet, .csv, .tsv or .jsonl files")
+        report.problems.append(f"{path}: folder holds no input files ({EXPECTED})")
         return [report]
     required_list = list(required) if required is not None else None
     return [validate_file(f, schema, required_list, check_nulls) for f in files]
