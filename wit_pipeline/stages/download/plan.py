@@ -177,23 +177,22 @@ def _fingerprint(spec: InputSpec) -> dict:
     }
 
 
-def _rows(spec: InputSpec) -> Iterator[pa.RecordBatch]:
-    """Input rows as batches of (url, caption, extras...) strings, in file order."""
+def _rows(spec: InputSpec, path: Path) -> Iterator[pa.RecordBatch]:
+    """One input file's rows as batches of (url, caption, extras...) strings."""
     wanted = (
         [spec.url_col] + ([spec.caption_col] if spec.caption_col else []) + list(spec.extra_columns)
     )
     names = ["url", "caption"][: 1 + bool(spec.caption_col)] + list(spec.extra_columns)
-    for path in input_files(Path(spec.path)):
-        _, batches = open_batches(path)
-        rows = 0
-        try:
-            for batch in batches:
-                columns = [batch.column(name).cast(pa.string()) for name in wanted]
-                yield pa.RecordBatch.from_arrays(columns, names=names)
-                rows += batch.num_rows
-        except (pa.ArrowException, OSError, ValueError) as exc:
-            reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-            raise InputError(f"{path}: unreadable after row {rows:,} ({reason})") from exc
+    _, batches = open_batches(path)
+    rows = 0
+    try:
+        for batch in batches:
+            columns = [batch.column(name).cast(pa.string()) for name in wanted]
+            yield pa.RecordBatch.from_arrays(columns, names=names)
+            rows += batch.num_rows
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(f"{path}: unreadable after row {rows:,} ({reason})") from exc
 
 
 def check_input(spec: InputSpec) -> dict | None:
@@ -239,16 +238,18 @@ def plan_shards(spec: InputSpec, raw_dir: Path, fingerprint: dict | None) -> lis
             feather.write_feather(pa.Table.from_batches(batches), temp / name, compression="zstd")
             shards.append(name)
 
-        for batch in _rows(spec):
-            while batch.num_rows:
-                take = batch.slice(0, spec.samples_per_shard - pending_rows)
-                pending.append(take)
-                pending_rows += take.num_rows
-                batch = batch.slice(take.num_rows)
-                if pending_rows == spec.samples_per_shard:
-                    flush(pending)
-                    pending, pending_rows = [], 0
-        if pending:
-            flush(pending)
+        for path in input_files(Path(spec.path)):
+            for batch in _rows(spec, path):
+                while batch.num_rows:
+                    take = batch.slice(0, spec.samples_per_shard - pending_rows)
+                    pending.append(take)
+                    pending_rows += take.num_rows
+                    batch = batch.slice(take.num_rows)
+                    if pending_rows == spec.samples_per_shard:
+                        flush(pending)
+                        pending, pending_rows = [], 0
+            if pending:  # a new shard for each input file, as img2dataset starts one
+                flush(pending)
+                pending, pending_rows = [], 0
         write_json_atomic(temp / PLAN_FILE, {"input": fingerprint, "shards": shards})
     return [plan_dir / name for name in shards]

@@ -301,7 +301,7 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
         writer = WebDatasetSampleWriter(
             job.shard_id,
             str(temp),
-            True,
+            has_caption,  # no .txt members without a caption column, as img2dataset
             5,
             samples_schema(table.schema),
             job.resize.encode_format,

@@ -37,6 +37,10 @@ from wit_pipeline.core.tar import Member, TarIndex, index_tar
 from wit_pipeline.core.validate import require_valid
 
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
+OPTIONAL_MEMBERS = ("txt",)
+"""Members a raw sample may lack: img2dataset writes no .txt without a caption column."""
+ABSENT = Member(0, 0)
+"""Where an absent optional member "lies": nothing to read, an empty caption."""
 MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("offset", "size")]
 """Columns of a job's rows locating each raw member: jpg_offset, jpg_size, txt_offset, ..."""
 DECISION_COLUMNS = ["key", "shard", "clip_score", "clip_model", "phash", "width", "height"]
@@ -153,7 +157,7 @@ def shard_name(index: int, shards: int) -> str:
 
 def _content_problem(handle: IO[bytes], members: dict[str, Member]) -> str | None:
     """Why a sample's caption or JSON member is unusable, read from the open raw tar."""
-    txt, meta = members["txt"], members["json"]
+    txt, meta = members.get("txt", ABSENT), members["json"]
     handle.seek(txt.offset)
     try:
         handle.read(txt.size).decode("utf-8")
@@ -172,7 +176,7 @@ def sample_problem(index: TarIndex, key: str, handle: IO[bytes]) -> str | None:
     if key in index.problems:
         return index.problems[key]
     members = index.members.get(key, {})
-    missing = [ext for ext in MEMBER_EXTENSIONS if ext not in members]
+    missing = [e for e in MEMBER_EXTENSIONS if e not in members and e not in OPTIONAL_MEMBERS]
     if missing:
         where = f"; {index.damage}" if index.damage else ""
         return f"no {', '.join('.' + m for m in missing)} member{where}"
@@ -222,7 +226,7 @@ def _usable(kept: pa.Table, raw_dir: Path, digest: Any) -> tuple[pa.Table, list[
                     rejected.append(Rejected(raw_shard, key, problem))
                     continue
                 usable[row] = True
-                members = [index.members[key][ext] for ext in MEMBER_EXTENSIONS]
+                members = [index.members[key].get(ext, ABSENT) for ext in MEMBER_EXTENSIONS]
                 places[row] = [v for m in members for v in (m.offset, m.size)]
                 digest.update(f"\n{raw_shard}/{key}".encode())
     table = kept.filter(pa.array(usable))
