@@ -29,7 +29,10 @@ FORMATS = ("txt", "txt.gz", "csv", "tsv", "json", "jsonl", "parquet", "folder")
 REFERENCE = {"txt.gz": "txt", "csv": "parquet", "tsv": "parquet", "json": "parquet"}
 REFERENCE |= {"jsonl": "parquet", "txt": "txt", "parquet": "parquet", "folder": "folder"}
 """The img2dataset run each format's output is compared with."""
-COMPARED = ("key", "url", "caption", "status", "width", "height", "original_width")
+EXTRAS = ("n", "score")
+"""Extra columns saved (`save_additional_columns`) from the inputs that have them: an int64 and
+a float64, kept in their types by both tools."""
+COMPARED = ("key", "url", "caption", "status", "width", "height", "original_width", *EXTRAS)
 
 SCRIPT = """
 import json, sys
@@ -45,7 +48,14 @@ for run in json.loads(sys.argv[1]):
 
 def _write_inputs(folder: Path, rows: list[dict]) -> dict[str, Path]:
     """The same rows in every input format, as img2dataset's users write them."""
-    table = pa.table({"url": [r["url"] for r in rows], "caption": [r["caption"] for r in rows]})
+    table = pa.table(
+        {
+            "url": [r["url"] for r in rows],
+            "caption": [r["caption"] for r in rows],
+            "n": pa.array(range(len(rows)), pa.int64()),
+            "score": pa.array([i / 4 for i in range(len(rows))], pa.float64()),
+        }
+    )
     lines = "".join(f"{r['url']}\n" for r in rows)
     paths = {name: folder / f"urls.{name}" for name in FORMATS if name != "folder"}
     paths["txt"].write_text(lines)
@@ -57,8 +67,9 @@ def _write_inputs(folder: Path, rows: list[dict]) -> dict[str, Path]:
     paths["jsonl"].write_text("".join(json.dumps(r) + "\n" for r in table.to_pylist()))
     pq.write_table(table, paths["parquet"])
     (folder / "parts").mkdir()
-    pq.write_table(table.slice(0, 11), folder / "parts" / "a.parquet")
-    pq.write_table(table.slice(11), folder / "parts" / "b.parquet")
+    plain = table.select(["url", "caption"])
+    pq.write_table(plain.slice(0, 11), folder / "parts" / "a.parquet")
+    pq.write_table(plain.slice(11), folder / "parts" / "b.parquet")
     paths["folder"] = folder / "parts"
     return paths
 
@@ -69,6 +80,7 @@ def _img2dataset_runs(paths: dict[str, Path], out: Path) -> None:
             "url_list": str(path),
             "input_format": "parquet" if name == "folder" else name,
             "caption_col": None if name.startswith("txt") else "caption",
+            "save_additional_columns": list(EXTRAS) if name == "parquet" else None,
             "output_folder": str(out / name),
         }
         for name, path in paths.items()
@@ -80,12 +92,14 @@ def _img2dataset_runs(paths: dict[str, Path], out: Path) -> None:
 
 
 def _shards(folder: Path) -> dict[str, tuple[list[tuple], dict[str, dict[str, bytes]]]]:
-    """Each shard's parquet rows (compared columns, by key) and tar members by key."""
+    """Each shard's parquet rows (compared columns with their types, by key) and tar members
+    by key."""
     found = {}
     for parquet in sorted(folder.glob("[0-9]*.parquet")):
         table = pq.read_table(parquet)
         columns = [c for c in COMPARED if c in table.column_names]
-        rows = sorted(tuple(r[c] for c in columns) for r in table.to_pylist())
+        types = tuple(str(table.schema.field(c).type) for c in columns)
+        rows = [types, *sorted(tuple(r[c] for c in columns) for r in table.to_pylist())]
         tar = str(parquet.with_suffix(".tar"))
         members = {
             s["__key__"]: {k: v for k, v in s.items() if not k.startswith("__")}
@@ -110,7 +124,10 @@ def both_outputs(tmp_path_factory, testweb, testweb_truth) -> dict[str, tuple[Pa
     for name, path in paths.items():
         workspace = Workspace(root / "ours" / name)
         caption = None if name.startswith("txt") else "caption"
-        spec = InputSpec(path, caption_col=caption, samples_per_shard=PER_SHARD)
+        extras = EXTRAS if REFERENCE[name] == "parquet" else ()
+        spec = InputSpec(
+            path, caption_col=caption, samples_per_shard=PER_SHARD, extra_columns=extras
+        )
         download(workspace, spec, options)
         outputs[name] = (root / "img2dataset" / REFERENCE[name], workspace.raw_dir)
     return outputs
@@ -121,7 +138,9 @@ def test_same_shards_rows_and_images_as_img2dataset(both_outputs, name):
     theirs, ours = (_shards(folder) for folder in both_outputs[name])
     assert list(ours) == list(theirs) and len(ours) >= 3
     for shard, (rows, members) in theirs.items():
-        assert ours[shard][0] == rows, shard
+        assert ours[shard][0] == rows, (shard, ours[shard][0][0], rows[0])
         assert ours[shard][1] == members, shard
+    if REFERENCE[name] == "parquet":
+        assert next(iter(ours.values()))[0][0][-2:] == ("int64", "double")
     samples = [m for _, members in theirs.values() for m in members.values()]
     assert samples and all(("txt" in m) == (not name.startswith("txt")) for m in samples)

@@ -177,17 +177,25 @@ def _fingerprint(spec: InputSpec) -> dict:
     }
 
 
-def _rows(spec: InputSpec, path: Path) -> Iterator[pa.RecordBatch]:
-    """One input file's rows as batches of (url, caption, extras...) strings."""
+def _rows(spec: InputSpec, path: Path, types: dict[str, pa.DataType]) -> Iterator[pa.RecordBatch]:
+    """One input file's rows as batches of url and caption strings, then the extra columns in
+    their own Arrow types (as img2dataset keeps them): the types `types` holds, else this
+    file's, recorded there for the files after it."""
     wanted = (
         [spec.url_col] + ([spec.caption_col] if spec.caption_col else []) + list(spec.extra_columns)
     )
     names = ["url", "caption"][: 1 + bool(spec.caption_col)] + list(spec.extra_columns)
-    _, batches = open_batches(path)
+    strings = len(names) - len(spec.extra_columns)
+    schema, batches = open_batches(path)
+    for column in spec.extra_columns:
+        types.setdefault(column, schema.field(column).type)
     rows = 0
     try:
         for batch in batches:
-            columns = [batch.column(name).cast(pa.string()) for name in wanted]
+            columns = [
+                batch.column(name).cast(pa.string() if i < strings else types[names[i]])
+                for i, name in enumerate(wanted)
+            ]
             yield pa.RecordBatch.from_arrays(columns, names=names)
             rows += batch.num_rows
     except (pa.ArrowException, OSError, ValueError) as exc:
@@ -238,8 +246,9 @@ def plan_shards(spec: InputSpec, raw_dir: Path, fingerprint: dict | None) -> lis
             feather.write_feather(pa.Table.from_batches(batches), temp / name, compression="zstd")
             shards.append(name)
 
+        types: dict[str, pa.DataType] = {}
         for path in input_files(Path(spec.path)):
-            for batch in _rows(spec, path):
+            for batch in _rows(spec, path, types):
                 while batch.num_rows:
                     take = batch.slice(0, spec.samples_per_shard - pending_rows)
                     pending.append(take)
