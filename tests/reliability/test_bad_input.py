@@ -142,9 +142,9 @@ CASES = [
     case("download-missing-file", "download {T}/nope.parquet", "{T}/nope.parquet: no such file"),
     case(
         "download-wrong-format",
-        "download {T}/urls.txt",
-        "{T}/urls.txt: unsupported input format '.txt'",
-        text("urls.txt", "http://a.test/1.jpg"),
+        "download {T}/urls.xlsx",
+        "{T}/urls.xlsx: unsupported input format '.xlsx'",
+        text("urls.xlsx", "http://a.test/1.jpg"),
     ),
     case(
         "download-not-parquet",
@@ -371,9 +371,9 @@ CASES = [
     case("validate-missing-file", "validate {T}/nope.parquet", "{T}/nope.parquet: no such file"),
     case(
         "validate-wrong-format",
-        "validate {T}/urls.txt",
-        "{T}/urls.txt: unsupported input format '.txt'",
-        text("urls.txt", "x"),
+        "validate {T}/urls.xlsx",
+        "{T}/urls.xlsx: unsupported input format '.xlsx'",
+        text("urls.xlsx", "x"),
     ),
     case(
         "validate-missing-column",
