@@ -68,4 +68,4 @@ def test_duplicate_and_dotted_keys_are_caught(sharded_workspace, tmp_path):
 
 
 def test_empty_folder_is_a_problem(tmp_path):
-    assert verify_shards(tmp_path) == [f"{tmp_path}: no .tar shards"]
+    assert verify_shards(tmp_path) == [f"{tmp_path}: no .tar or .parquet shards"]

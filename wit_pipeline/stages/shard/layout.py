@@ -48,7 +48,7 @@ def _refine(workspace: Workspace, status: StageStatus) -> None:
 
 
 VIEWS = (View("manifest", f"shards/{MANIFEST_FILE}"),)
-OUTPUTS = (Output("shards", "shards", "*.tar", None, VIEWS, refine=_refine),)
+OUTPUTS = (Output("shards", "shards", "[0-9]*.*", None, VIEWS, refine=_refine),)
 
 
 def timing(workspace: Workspace) -> Timing | None:

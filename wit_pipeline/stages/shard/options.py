@@ -17,6 +17,12 @@ class Options(StageOptions):
         type=shard_size,
     )
     seed: int = option(0, "shuffle seed (default: 0)", type=int)
+    format: str = option(
+        "webdataset",
+        "webdataset: NNNNN.tar; parquet: NNNNN.parquet with an image column that Hugging Face "
+        "datasets loads as an Image feature (default: webdataset)",
+        choices=("webdataset", "parquet"),
+    )
     out: str | None = option(
         None,
         "output folder: a path or an fsspec URL such as s3://bucket/shards (default: W/shards)",

@@ -150,9 +150,13 @@ def key_width(count: int) -> int:
     return max(KEY_DIGITS, len(str(count - 1)))
 
 
-def shard_name(index: int, shards: int) -> str:
+FORMATS = {"webdataset": ".tar", "parquet": ".parquet"}
+"""Output formats and their shards' file extensions."""
+
+
+def shard_name(index: int, shards: int, extension: str = ".tar") -> str:
     """The file name of output shard `index`, e.g. `00000.tar`."""
-    return f"{index:0{max(SHARD_DIGITS, len(str(shards - 1)))}d}.tar"
+    return f"{index:0{max(SHARD_DIGITS, len(str(shards - 1)))}d}{extension}"
 
 
 def _content_problem(handle: IO[bytes], members: dict[str, Member]) -> str | None:
@@ -236,14 +240,21 @@ def _usable(kept: pa.Table, raw_dir: Path, digest: Any) -> tuple[pa.Table, list[
 
 
 def make_plan(
-    decisions_path: Path, raw_dir: Path, out_dir: Path | str, samples_per_shard: int, seed: int
+    decisions_path: Path,
+    raw_dir: Path,
+    out_dir: Path | str,
+    samples_per_shard: int,
+    seed: int,
+    output_format: str = "webdataset",
 ) -> Plan:
-    """Split the seed's permutation of the kept samples into shards of `samples_per_shard`;
-    each job holds its own samples' rows (a few tens of bytes each), never the whole plan as
-    objects."""
+    """Split the seed's permutation of the kept samples into shards of `samples_per_shard`
+    (`.tar` or `.parquet` files by `output_format`); each job holds its own samples' rows (a
+    few tens of bytes each), never the whole plan as objects."""
     if samples_per_shard < 1:
         raise InputError(f"--samples-per-shard must be at least 1, got {samples_per_shard}")
-    digest = hashlib.sha256(f"{seed}:{samples_per_shard}".encode())
+    extension = FORMATS[output_format]
+    tag = "" if output_format == "webdataset" else f":{output_format}"
+    digest = hashlib.sha256(f"{seed}:{samples_per_shard}{tag}".encode())
     kept, untrusted = trusted_rows(load_kept(decisions_path))
     usable, rejected = _usable(kept, raw_dir, digest)
     rejected = untrusted + rejected
@@ -257,7 +268,7 @@ def make_plan(
     count = -(-usable.num_rows // samples_per_shard)
     jobs = [
         ShardJob(
-            name=shard_name(i, count),
+            name=shard_name(i, count, extension),
             out_dir=str(out_dir),
             raw_dir=str(raw_dir),
             first_position=i * samples_per_shard,

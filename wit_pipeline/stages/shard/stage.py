@@ -93,6 +93,7 @@ def _forget_other_plans(out: str, plan: Plan) -> None:
     forget_units(out, every=True)
     stale = [
         *storage.glob(out, "[0-9]*.tar"),
+        *storage.glob(out, "[0-9]*.parquet"),
         *storage.glob(storage.join(out, MANIFEST_PARTS), "*.parquet"),
         *(storage.join(out, name) for name in OUTPUT_FILES),
     ]
@@ -134,10 +135,11 @@ def _write_indexes(
         }
         for n, u in zip(names, units, strict=True)
     ]
-    storage.write_json(
-        storage.join(out, WIDS_INDEX_FILE),
-        {"__kind__": "wids-shard-index-v1", "wids_version": 1, "shardlist": shardlist},
-    )
+    if all(name.endswith(".tar") for name in names):  # wids reads tars only
+        storage.write_json(
+            storage.join(out, WIDS_INDEX_FILE),
+            {"__kind__": "wids-shard-index-v1", "wids_version": 1, "shardlist": shardlist},
+        )
     total = sum(u["filesize"] for u in units)
     storage.write_json(
         storage.join(out, STATS_FILE),
@@ -159,9 +161,10 @@ def _run_jobs(
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Write the plan's unfinished shards; every shard's facts, and how many were resumed.
     The executor keeps the markers beside the shards (written after each upload on an object
-    store); a shard counts as done only when its tar is there, of the size its marker says."""
+    store); a shard counts as done only when its file is there, of the size its marker says."""
     _forget_other_plans(out, plan)
     sizes = storage.file_sizes(out)
+    names = {Path(job.name).stem: job.name for job in plan.jobs}
     result = run_units(
         out,
         [Unit(Path(job.name).stem, job) for job in plan.jobs],
@@ -170,7 +173,7 @@ def _run_jobs(
         desc="shard",
         progress=progress,
         engine=engine,
-        done_if=lambda unit, info: sizes.get(f"{unit}.tar") == info.get("filesize"),
+        done_if=lambda unit, info: sizes.get(names[unit]) == info.get("filesize"),
     )
     return result.infos, len(result.skipped)
 
@@ -196,15 +199,19 @@ def write_shards(
     processes: int = 1,
     progress: bool = False,
     engine: Engine | None = None,
+    output_format: str = "webdataset",
 ) -> ShardSummary:
-    """Write the kept samples of `workspace` as shuffled WebDataset shards into `out` (default
+    """Write the kept samples of `workspace` as shuffled WebDataset shards (parquet ones with
+    `output_format="parquet"`) into `out` (default
     `workspace.shards_dir`; a local path or any fsspec URL); resumes a killed run,
     byte-identically for a seed."""
     start = time.monotonic()
     target = str(out) if out is not None else str(workspace.shards_dir)
     if storage.is_remote(target):
         storage.url_to_fs(target)
-    plan = make_plan(workspace.decisions_path, workspace.raw_dir, target, samples_per_shard, seed)
+    plan = make_plan(
+        workspace.decisions_path, workspace.raw_dir, target, samples_per_shard, seed, output_format
+    )
     workspace.prepare()
     _make_folder(target)
     _log_rejections(plan.rejected)
@@ -250,4 +257,5 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> ShardSummary:
         processes=options.processes,
         progress=engine.progress,
         engine=engine,
+        output_format=options.format,
     )

@@ -1,4 +1,4 @@
-"""Check a folder of WebDataset shards: what `wit-pipeline verify-shards` reports.
+"""Check a folder of WebDataset (or parquet) shards: what `wit-pipeline verify-shards` reports.
 
 Every tar is read to the end (a truncated or corrupt one is a problem, not a crash); each
 sample must be one `.jpg`, `.txt` and `.json` under a key without dots, keys unique across the
@@ -7,7 +7,8 @@ offset. Inside a workspace, the samples' raw keys must be exactly the kept decis
 Shards from elsewhere are only read, never extracted: a member with a path for a name, a link or
 device, a size past the end or a JSON member that is not JSON is a problem line; only JSON
 members are read into memory, up to a size limit. The folder may be an fsspec URL (s3://,
-memory://, ...): tars are read through fsspec the same way, member by member.
+memory://, ...): tars are read through fsspec the same way, member by member. A parquet shard
+is checked the same way row by row: an image in every row, its JSON naming its key.
 """
 
 from __future__ import annotations
@@ -93,6 +94,29 @@ def _read_shard(url: str, seen: _Seen, problems: list[str]) -> None:
     if current is not None:
         _check_sample(shard, *current, seen, problems)
     seen.counts[shard] = count
+
+
+PARQUET_COLUMNS = ["key", "image", "json"]
+
+
+def _read_parquet_shard(url: str, seen: _Seen, problems: list[str]) -> None:
+    """Check every row of one parquet shard (its offset in the manifest: the row number)."""
+    shard = url.rsplit("/", 1)[-1]
+    table = _read_table(url, PARQUET_COLUMNS, problems)
+    if table is None:
+        seen.counts[shard] = 0
+        return
+    images = table["image"].combine_chunks()
+    missing = pc.or_(pc.is_null(images), pc.is_null(pc.struct_field(images, "bytes")))
+    for number, (key, data, absent) in enumerate(
+        zip(table["key"].to_pylist(), table["json"].to_pylist(), missing.to_pylist(), strict=True)
+    ):
+        if absent:
+            problems.append(f"{shard}: row {number} ({key}) has no image bytes")
+        seen.where.setdefault(key, []).append((shard, number))
+        members = dict.fromkeys(EXPECTED) | {"json": None if data is None else data.encode()}
+        _check_sample(shard, key, members, seen, problems)
+    seen.counts[shard] = table.num_rows
 
 
 def _check_sizes(folder: str, seen: _Seen, problems: list[str]) -> None:
@@ -187,12 +211,15 @@ def verify_shards(path: Path | str, workspace: Workspace | None = None) -> list[
         workspace.check_layout()
     folder = str(path)
     tars = storage.glob(folder, "*.tar")
-    if not tars:
-        return [f"{folder}: no .tar shards"]
+    parquets = storage.glob(folder, "[0-9]*.parquet")
+    if not tars and not parquets:
+        return [f"{folder}: no .tar or .parquet shards"]
     problems: list[str] = []
     seen = _Seen()
     for tar in tars:
         _read_shard(tar, seen, problems)
+    for parquet in parquets:
+        _read_parquet_shard(parquet, seen, problems)
     for key, places in sorted(seen.where.items()):
         if len(places) > 1:
             shards = ", ".join(shard for shard, _ in places)

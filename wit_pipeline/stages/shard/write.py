@@ -1,4 +1,5 @@
-"""Write one output shard: copy its samples' raw members into a deterministic tar.
+"""Write one output shard: copy its samples' raw members into a deterministic tar, or into a
+parquet file with an `image` column that Hugging Face `datasets` loads as an Image feature.
 
 Bytes are streamed from the raw tars (seek to the indexed member, copy `size` bytes), so memory
 stays at one copy buffer whatever the image sizes. Every header carries fixed metadata (mtime 0,
@@ -27,6 +28,32 @@ from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.stages.shard.plan import PlannedSample, ShardJob
 
 MANIFEST_PARTS = ".manifest-parts"
+PARQUET_ROWS_PER_GROUP = 256
+"""Samples per row group of a parquet shard: the writer holds one group's images at a time."""
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("image", pa.struct([("bytes", pa.binary()), ("path", pa.string())])),
+        ("caption", pa.string()),
+        ("json", pa.string()),
+    ],
+    metadata={
+        "huggingface": json.dumps(
+            {
+                "info": {
+                    "features": {
+                        "key": {"dtype": "string", "_type": "Value"},
+                        "image": {"_type": "Image"},
+                        "caption": {"dtype": "string", "_type": "Value"},
+                        "json": {"dtype": "string", "_type": "Value"},
+                    }
+                }
+            }
+        )
+    },
+)
+"""A parquet shard's columns: what the tar's three members hold, the image as `datasets`'
+Image struct (bytes, path), the features recorded where `datasets` reads them."""
 OPEN_RAW_TARS = 32
 
 
@@ -92,15 +119,21 @@ def sample_json(sample: PlannedSample, raw_meta: dict[str, Any], caption: str) -
     }
 
 
+def _record(raw: RawFiles, sample: PlannedSample) -> tuple[dict[str, Any], bytes]:
+    """A sample's output JSON and its caption's bytes, read from its raw members."""
+    txt, meta = sample.members["txt"], sample.members["json"]
+    caption = raw.read(sample.raw_tar, txt.offset, txt.size)
+    raw_meta = json.loads(raw.read(sample.raw_tar, meta.offset, meta.size))
+    return sample_json(sample, raw_meta, caption.decode("utf-8")), caption
+
+
 def _write_sample(
     tar: tarfile.TarFile, raw: RawFiles, sample: PlannedSample
 ) -> tuple[dict[str, Any], int]:
     """Append one sample's three members; its JSON and the offset of its first header."""
     offset = tar.offset
-    jpg, txt, meta = (sample.members[ext] for ext in ("jpg", "txt", "json"))
-    caption = raw.read(sample.raw_tar, txt.offset, txt.size)
-    raw_meta = json.loads(raw.read(sample.raw_tar, meta.offset, meta.size))
-    record = sample_json(sample, raw_meta, caption.decode("utf-8"))
+    jpg = sample.members["jpg"]
+    record, caption = _record(raw, sample)
     tar.addfile(tar_info(f"{sample.key}.jpg", jpg.size), raw.at(sample.raw_tar, jpg.offset))
     tar.addfile(tar_info(f"{sample.key}.txt", len(caption)), io.BytesIO(caption))
     encoded = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
@@ -115,16 +148,46 @@ def _manifest_row(record: dict[str, Any], shard: str, offset: int) -> dict[str, 
     return row
 
 
-def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
-    """Write `job` as FOLDER/NAME.tar and its manifest part, each atomically; its facts."""
+def _write_parquet(path: Path, raw: RawFiles, job: ShardJob) -> list[dict[str, Any]]:
+    """Write `job`'s samples as rows of a parquet shard at `path`; their manifest rows (the
+    offset: the row's number in the shard)."""
+    rows, batch = [], []
+    with pq.ParquetWriter(path, PARQUET_SCHEMA) as writer:
+        for number, sample in enumerate(job.samples()):
+            jpg = sample.members["jpg"]
+            record, caption = _record(raw, sample)
+            image = {"bytes": raw.read(sample.raw_tar, jpg.offset, jpg.size),
+                     "path": f"{sample.key}.jpg"}  # fmt: skip
+            encoded = json.dumps(record, sort_keys=True, ensure_ascii=False)
+            batch.append({"key": sample.key, "image": image,
+                          "caption": caption.decode("utf-8"), "json": encoded})  # fmt: skip
+            rows.append(_manifest_row(record, job.name, number))
+            if len(batch) == PARQUET_ROWS_PER_GROUP:
+                writer.write_table(pa.Table.from_pylist(batch, schema=PARQUET_SCHEMA))
+                batch = []
+        if batch:
+            writer.write_table(pa.Table.from_pylist(batch, schema=PARQUET_SCHEMA))
+    return rows
+
+
+def _write_tar(path: Path, raw: RawFiles, job: ShardJob) -> list[dict[str, Any]]:
+    """Write `job`'s samples as a tar at `path`; their manifest rows."""
     rows = []
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
+        for sample in job.samples():
+            record, offset = _write_sample(tar, raw, sample)
+            rows.append(_manifest_row(record, job.name, offset))
+    return rows
+
+
+def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
+    """Write `job` as FOLDER/NAME (.tar or .parquet) and its manifest part, each atomically;
+    its facts."""
     raw = RawFiles()
+    write = _write_parquet if job.name.endswith(".parquet") else _write_tar
     try:
         with atomic_path(folder / job.name) as temp:
-            with tarfile.open(temp, "w", format=tarfile.USTAR_FORMAT) as tar:
-                for sample in job.samples():
-                    record, offset = _write_sample(tar, raw, sample)
-                    rows.append(_manifest_row(record, job.name, offset))
+            rows = write(temp, raw, job)
             manifest = pa.Table.from_pylist(rows, schema=load_schema("manifest").arrow)
             with atomic_path(folder / MANIFEST_PARTS / manifest_part(job.name)) as part:
                 pq.write_table(manifest, part)
