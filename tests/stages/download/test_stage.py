@@ -142,15 +142,13 @@ def test_bad_rows_fail_with_a_reason_never_crash(tmp_path, testweb):
     )
     workspace = Workspace(tmp_path / "w")
     download(workspace, InputSpec(tmp_path / "u.parquet"), FAST)
-    codes = [s["error_code"] for s in _samples(workspace)]
-    assert codes == [
-        None,
-        "invalid_url",
-        "invalid_url",
-        "invalid_url",
-        "invalid_url",
-        "missing_caption",
-    ]
+    samples = _samples(workspace)
+    codes = [s["error_code"] for s in samples]
+    assert codes == [None, "invalid_url", "invalid_url", "invalid_url", "invalid_url", None]
+    # a null caption is kept, with an empty .txt, as img2dataset keeps it
+    assert samples[-1]["status"] == "success" and samples[-1]["caption"] is None
+    tar = wds.WebDataset(str(workspace.raw_dir / "00000.tar"), shardshuffle=False)
+    assert {s["__key__"]: s["txt"] for s in tar}[samples[-1]["key"]] == b""
 
 
 @pytest.mark.parametrize(

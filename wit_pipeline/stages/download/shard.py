@@ -114,7 +114,6 @@ def make_resizer(options: ResizeOptions) -> Any:
 
 def fetch_row(
     url: str | None,
-    caption_missing: bool,
     fetcher: Fetcher,
     max_pixels: int,
     max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES,
@@ -123,8 +122,6 @@ def fetch_row(
     holds the body and never a decoded picture; failures become Outcomes, never raise."""
     if url is None or not url.strip():
         return Outcome(FAILED_DOWNLOAD, "invalid_url", "empty or missing URL")
-    if caption_missing:
-        return Outcome(FAILED_DOWNLOAD, "missing_caption", "the caption column is empty here")
     fetched = fetcher.fetch(url.strip())
     if not fetched.ok:
         return Outcome(FAILED_DOWNLOAD, fetched.error_code, fetched.error_message)
@@ -184,14 +181,12 @@ def _submit_row(
     row: dict,
     *,
     fetcher: Fetcher,
-    has_caption: bool,
     resize: ResizeOptions,
 ) -> Future:
-    caption_missing = has_caption and row.get("caption") is None
+    # a null caption is kept (an empty .txt), as img2dataset keeps it
     return pool.submit(
         fetch_row,
         row.get("url"),
-        caption_missing,
         fetcher,
         resize.max_pixels,
         resize.max_decode_bytes,
@@ -310,7 +305,6 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
             submit = partial(
                 _submit_row,
                 fetcher=fetcher,
-                has_caption=has_caption,
                 resize=job.resize,
             )
             for index, row, outcome in _in_order(rows, keep, submit, resizer, job.threads):
