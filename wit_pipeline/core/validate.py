@@ -108,15 +108,27 @@ def _json_array(path: Path) -> pa.Table:
     return pa.Table.from_pylist(rows)
 
 
-def open_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
-    """Open a parquet, CSV, TSV, JSON or .txt file for streaming: its schema and batches."""
+def _positional(
+    schema: pa.Schema, batches: Iterator[pa.RecordBatch]
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """A headerless file's columns named by position: 0, 1, 2..."""
+    names = [str(i) for i in range(len(schema))]
+    renamed = (pa.RecordBatch.from_arrays(b.columns, names=names) for b in batches)
+    return pa.schema([f.with_name(n) for f, n in zip(schema, names, strict=True)]), renamed
+
+
+def open_batches(path: Path, header: bool = True) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """Open a parquet, CSV, TSV, JSON or .txt file for streaming: its schema and batches.
+    `header` False: a CSV or TSV without a header row, its columns named 0, 1, 2..."""
     fmt = input_format(path)
     if fmt == "parquet":
         parquet = pq.ParquetFile(path)
         return parquet.schema_arrow, parquet.iter_batches(batch_size=65536)
     if fmt in ("csv", "tsv", "txt"):
         read = pacsv.ReadOptions(
-            block_size=BLOCK_BYTES, column_names=[URL_LIST_COLUMN] if fmt == "txt" else None
+            block_size=BLOCK_BYTES,
+            column_names=[URL_LIST_COLUMN] if fmt == "txt" else None,
+            autogenerate_column_names=not header and fmt != "txt",
         )
         parse = pacsv.ParseOptions(delimiter="\t" if fmt == "tsv" else ",")
         convert = pacsv.ConvertOptions(strings_can_be_null=True)
@@ -127,6 +139,8 @@ def open_batches(path: Path) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
         reader = pacsv.open_csv(
             path, read_options=read, parse_options=parse, convert_options=convert
         )
+        if not header and fmt != "txt":
+            return _positional(reader.schema, iter(reader))
         return reader.schema, iter(reader)
     if _starts_an_array(path):
         table = _json_array(path)
@@ -175,10 +189,12 @@ def validate_file(
     schema: TableSchema,
     required: Iterable[str] | None = None,
     check_nulls: bool = True,
+    header: bool = True,
 ) -> ValidationReport:
     """Validate one file against `schema`; `required` overrides the contract's required columns.
 
-    With `check_nulls` off, nulls are left to the stage (which records such rows as failed).
+    With `check_nulls` off, nulls are left to the stage (which records such rows as failed);
+    `header` False reads a CSV or TSV without a header row (columns 0, 1, 2...).
     """
     report = ValidationReport(path=path)
     name = str(path)
@@ -198,7 +214,7 @@ def validate_file(
         report.problems.append(f"{name}: not a parquet file (no PAR1 magic bytes)")
         return report
     try:
-        file_schema, batches = open_batches(path)
+        file_schema, batches = open_batches(path, header)
         columns = file_schema.names
     except (pa.ArrowException, OSError, ValueError) as exc:
         reason = _first_line(exc)
@@ -267,6 +283,7 @@ def validate_input(
     schema: TableSchema,
     required: Iterable[str] | None = None,
     check_nulls: bool = True,
+    header: bool = True,
 ) -> list[ValidationReport]:
     """Validate a file, or every supported file in a folder (a folder with none is a problem)."""
     files = input_files(path)
@@ -275,7 +292,7 @@ def validate_input(
         report.problems.append(f"{path}: folder holds no input files ({EXPECTED})")
         return [report]
     required_list = list(required) if required is not None else None
-    return [validate_file(f, schema, required_list, check_nulls) for f in files]
+    return [validate_file(f, schema, required_list, check_nulls, header) for f in files]
 
 
 def require_valid(
@@ -283,9 +300,10 @@ def require_valid(
     schema: TableSchema,
     required: Iterable[str] | None = None,
     check_nulls: bool = True,
+    header: bool = True,
 ) -> list[ValidationReport]:
     """Validate and raise InputError carrying the first problem line (and how many more)."""
-    reports = validate_input(path, schema, required, check_nulls)
+    reports = validate_input(path, schema, required, check_nulls, header)
     problems = [p for r in reports for p in r.problems]
     if problems:
         extra = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""

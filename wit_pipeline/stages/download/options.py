@@ -34,6 +34,11 @@ class Options(StageOptions):
     )
     url_col: str = option("url", "column with the image URL (default: url)")
     caption_col: str = option("caption", "column with the caption; '' for none (default: caption)")
+    no_header: bool = option(
+        False,
+        "CSV/TSV input without a header row: columns are named by position, so "
+        "--url-col 1 --caption-col 0 reads CC3M's caption<TAB>url",
+    )
     save_additional_columns: str | None = option(
         None, "comma-separated input columns to keep in the output", metavar="COLS"
     )

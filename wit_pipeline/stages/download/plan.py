@@ -58,6 +58,8 @@ class InputSpec:
     caption_col: str | None = "caption"
     samples_per_shard: int = 10_000
     extra_columns: tuple[str, ...] = ()
+    header: bool = True
+    """False: CSV/TSV input without a header row, columns named by position (0, 1, ...)."""
     origin: str | None = None
     """The fsspec URL `path` is a local copy of (set by `local_input`), or None."""
     timeout: float = INPUT_TIMEOUT
@@ -174,6 +176,7 @@ def _fingerprint(spec: InputSpec) -> dict:
         "caption_col": spec.caption_col,
         "samples_per_shard": spec.samples_per_shard,
         "extra_columns": list(spec.extra_columns),
+        **({} if spec.header else {"header": False}),
     }
 
 
@@ -186,7 +189,7 @@ def _rows(spec: InputSpec, path: Path, types: dict[str, pa.DataType]) -> Iterato
     )
     names = ["url", "caption"][: 1 + bool(spec.caption_col)] + list(spec.extra_columns)
     strings = len(names) - len(spec.extra_columns)
-    schema, batches = open_batches(path)
+    schema, batches = open_batches(path, spec.header)
     for column in spec.extra_columns:
         types.setdefault(column, schema.field(column).type)
     rows = 0
@@ -216,7 +219,9 @@ def check_input(spec: InputSpec) -> dict | None:
         return None
     required = [spec.url_col] + ([spec.caption_col] if spec.caption_col else [])
     columns = required + list(spec.extra_columns)
-    require_valid(Path(spec.path), load_schema("pairs"), columns, check_nulls=False)
+    require_valid(
+        Path(spec.path), load_schema("pairs"), columns, check_nulls=False, header=spec.header
+    )
     return _fingerprint(spec)
 
 

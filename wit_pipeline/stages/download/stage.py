@@ -194,6 +194,7 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> DownloadSumma
         url_col=options.url_col,
         caption_col=options.caption_col or None,
         samples_per_shard=options.samples_per_shard,
+        header=not options.no_header,
         extra_columns=tuple(c for c in (options.save_additional_columns or "").split(",") if c),
         timeout=options.input_timeout,
         max_bytes=options.max_input_bytes,
