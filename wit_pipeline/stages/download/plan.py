@@ -26,7 +26,7 @@ import pyarrow.feather as feather
 from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_folder, write_json_atomic
 from wit_pipeline.core.errors import InputError
-from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.schemas import TableSchema, load_schema
 from wit_pipeline.core.validate import input_files, input_format, open_batches, require_valid
 from wit_pipeline.net.fetch import Fetcher, FetchOptions, LocalWriteError
 from wit_pipeline.stages.download.layout import PLAN_DIR, PLAN_FILE
@@ -206,6 +206,16 @@ def _rows(spec: InputSpec, path: Path, types: dict[str, pa.DataType]) -> Iterato
         raise InputError(f"{path}: unreadable after row {rows:,} ({reason})") from exc
 
 
+def _input_contract(spec: InputSpec) -> TableSchema:
+    """The pairs contract of the columns the download reads, under the names it reads them by:
+    other columns (a `caption` left unused by --caption-col text) are not its business."""
+    pairs = load_schema("pairs")
+    fields = [replace(pairs.field("url"), name=spec.url_col)]
+    if spec.caption_col:
+        fields.append(replace(pairs.field("caption"), name=spec.caption_col))
+    return replace(pairs, fields=tuple(fields))
+
+
 def check_input(spec: InputSpec) -> dict | None:
     """Validate the input (exit-2 InputError on bad input); its fingerprint, or None if absent."""
     reserved = {"url", "caption", *OUTPUT_COLUMNS}
@@ -220,7 +230,7 @@ def check_input(spec: InputSpec) -> dict | None:
     required = [spec.url_col] + ([spec.caption_col] if spec.caption_col else [])
     columns = required + list(spec.extra_columns)
     require_valid(
-        Path(spec.path), load_schema("pairs"), columns, check_nulls=False, header=spec.header
+        Path(spec.path), _input_contract(spec), columns, check_nulls=False, header=spec.header
     )
     return _fingerprint(spec)
 
