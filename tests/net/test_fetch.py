@@ -49,6 +49,16 @@ def test_x_robots_tag(values, expected):
     assert x_robots_forbids(values) == expected
 
 
+def test_x_robots_tag_user_agent_token_and_directives():
+    """img2dataset's user_agent_token and disallowed_header_directives."""
+    assert x_robots_forbids(["mytoken: noai"]) is None
+    assert x_robots_forbids(["mytoken: noai"], ("wit-pipeline", "mytoken")) == "noai"
+    assert x_robots_forbids(["noindex"], disallowed=("noai",)) is None
+    assert x_robots_forbids(["noai"], disallowed=()) is None
+    options = FetchOptions(user_agent_token="mytoken")
+    assert options.agent.endswith("(compatible; mytoken)")
+
+
 def test_invalid_urls_fail_without_network():
     fetcher = Fetcher(FetchOptions(retries=3))
     urls = ("ftp://x/y.jpg", "http://", "http://h:99999/x", "http://exa mple.org/a.jpg")

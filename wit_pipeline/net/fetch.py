@@ -77,6 +77,17 @@ class FetchOptions:
     cut_oversize: bool = False
     accept: str = IMAGE_ACCEPT
     user_agent: str = USER_AGENT
+    user_agent_token: str | None = None
+    """Another name X-Robots-Tag directives may address us by (img2dataset's
+    user_agent_token): added to the User-Agent and honoured besides our own."""
+    disallowed_header_directives: tuple[str, ...] = DISALLOWED_ROBOTS_DIRECTIVES
+    """X-Robots-Tag directives that refuse an image (img2dataset's, plus `none`)."""
+
+    @property
+    def agent(self) -> str:
+        """The User-Agent header: ours, with the token when one is given."""
+        token = self.user_agent_token
+        return f"{self.user_agent} (compatible; {token})" if token else self.user_agent
 
 
 @dataclass
@@ -134,8 +145,13 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def x_robots_forbids(values: list[str], token: str = ROBOTS_TOKEN) -> str | None:
-    """The disallowed directive in X-Robots-Tag headers that applies to us, or None.
+def x_robots_forbids(
+    values: list[str],
+    tokens: tuple[str, ...] = (ROBOTS_TOKEN,),
+    disallowed: tuple[str, ...] = DISALLOWED_ROBOTS_DIRECTIVES,
+) -> str | None:
+    """The `disallowed` directive in X-Robots-Tag headers that applies to us (to every agent,
+    or to one of `tokens`), or None.
 
     A header is `directive, directive` for every agent, or `agent: directive, ...` for one;
     `name: value` directives (max-image-preview, unavailable_after, ...) are not agents.
@@ -146,12 +162,12 @@ def x_robots_forbids(values: list[str], token: str = ROBOTS_TOKEN) -> str | None
         agent = scope.strip().lower()
         known = DISALLOWED_ROBOTS_DIRECTIVES + VALUED_ROBOTS_DIRECTIVES
         if colon and "," not in scope and agent not in known:
-            if agent not in (token, "*"):
+            if agent not in (*tokens, "*"):
                 continue
             value = rest
         for item in value.split(","):
             name = item.split(":", 1)[0].strip().lower()
-            if name in DISALLOWED_ROBOTS_DIRECTIVES:
+            if name in disallowed:
                 return name
     return None
 
@@ -355,7 +371,7 @@ class Fetcher:
         parts = urlsplit(url)
         target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         headers = {
-            "User-Agent": self.options.user_agent,
+            "User-Agent": self.options.agent,
             "Accept": self.options.accept,
             "Accept-Encoding": "identity",
         }
@@ -377,7 +393,14 @@ class Fetcher:
             retry_after = _retry_after(head.get("retry-after"))
             raise _Failure(f"http_{status}", f"HTTP {status} {head.reason}", retry_after)
         if self.options.respect_x_robots_tag:
-            directive = x_robots_forbids(head.get_all("x-robots-tag"))
+            options = self.options
+            tokens = (
+                ROBOTS_TOKEN,
+                *([options.user_agent_token.lower()] if options.user_agent_token else []),
+            )
+            directive = x_robots_forbids(
+                head.get_all("x-robots-tag"), tokens, options.disallowed_header_directives
+            )
             if directive:
                 raise _Failure("x_robots_tag", f"X-Robots-Tag: {directive}")
         limit, cut = self.options.max_bytes, self.options.cut_oversize

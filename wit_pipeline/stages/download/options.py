@@ -17,6 +17,7 @@ from wit_pipeline.core.options import (
     seconds,
     shard_size,
 )
+from wit_pipeline.net.fetch import DISALLOWED_ROBOTS_DIRECTIVES
 
 RESIZING = "resizing (img2dataset's Resizer)"
 FETCHING = "fetching"
@@ -127,6 +128,20 @@ class Options(StageOptions):
     ignore_robots: bool = option(False, "do not read robots.txt of image hosts", group=FETCHING)
     ignore_x_robots_tag: bool = option(
         False, "fetch even when X-Robots-Tag says noai/noimageai/noindex", group=FETCHING
+    )
+    user_agent_token: str | None = option(
+        None,
+        "another name for us in the User-Agent and in X-Robots-Tag (`mytoken: noai` refuses "
+        "too; img2dataset's option)",
+        group=FETCHING,
+        metavar="TOKEN",
+    )
+    disallowed_header_directives: str = option(
+        ",".join(DISALLOWED_ROBOTS_DIRECTIVES),
+        "comma-separated X-Robots-Tag directives that refuse an image; '' for none "
+        "(default: %(default)s)",
+        group=FETCHING,
+        metavar="LIST",
     )
     allow_private_networks: bool = option(
         False, "allow loopback and private addresses (test webs, intranets)", group=FETCHING

@@ -205,6 +205,9 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> DownloadSumma
         options,
         respect_robots=not options.ignore_robots,
         respect_x_robots_tag=not options.ignore_x_robots_tag,
+        disallowed_header_directives=tuple(
+            d.strip().lower() for d in options.disallowed_header_directives.split(",") if d.strip()
+        ),
     )
     resize = same_named(ResizeOptions, options, encode_quality=options.quality)
     settings = same_named(
