@@ -45,8 +45,10 @@ with _dags_folder_hidden():
 
 log = logging.getLogger(__name__)
 
-CHAIN = [stage for stage in STAGES if stage != "train"]
-"""The stages this wit-pipeline offers, in order; train hangs off the end behind its param."""
+CHAIN = [stage for stage in STAGES if stage not in ("train", "adopt")]
+"""The stages this wit-pipeline offers, in order; train hangs off the end behind its param.
+adopt (an existing img2dataset folder instead of scrape and download) is not a task: run it
+once from the command line, then this DAG with scrape and download off."""
 
 SOURCE = "wit_pipeline DAG params"
 """How validation messages name the params."""

@@ -16,7 +16,7 @@ from wit_pipeline.config import STAGES
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
 SESSION_SCRIPT = Path(__file__).with_name("airflow_session.py")
-CHAIN = [stage for stage in STAGES if stage != "train"]
+CHAIN = [stage for stage in STAGES if stage not in ("train", "adopt")]
 
 
 @pytest.fixture(scope="session")
