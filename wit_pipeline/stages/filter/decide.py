@@ -31,7 +31,9 @@ from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.scoring.dedupe import DedupeRule, Matches, Views, duplicate_of, matched_pairs
 from wit_pipeline.scoring.views import describe_match
+from wit_pipeline.stages.filter.blocklist import Blocklist
 from wit_pipeline.stages.filter.decontaminate import EvalSet
+from wit_pipeline.stages.filter.head_rules import HeadRule
 from wit_pipeline.stages.filter.sample_rules import ShardRules, read_shard, shard_paths
 from wit_pipeline.stages.filter.shard_views import shard_views
 
@@ -51,6 +53,9 @@ class DecideOptions:
     dedupe_colour_distance: int = DedupeRule.max_colour_distance
     dedupe_grouping: str = DedupeRule.grouping
     eval_sets: tuple[EvalSet, ...] = ()
+    # safety (issue 21): heads, blocklist, semantic dedupe
+    head_rules: tuple[HeadRule, ...] = ()
+    blocklist: Blocklist | None = None
 
 
 @dataclass
@@ -147,7 +152,7 @@ def _first_pass(
     hashed = _Hashed()
     offset, last_key, count = 0, None, 0
     for _, raw, scores in paths:
-        rules = ShardRules(read_shard(raw, scores), options, threshold)
+        rules = ShardRules(read_shard(raw, scores, options), options, threshold)
         positions = np.flatnonzero(rules.hashed)
         if options.dedupe or options.eval_sets:
             hashed.rows.append(positions + offset)
@@ -318,7 +323,7 @@ def decide(
     with _decisions_writer(target) as writer:
         offset = 0
         for shard, raw, scores in paths:
-            rules = ShardRules(read_shard(raw, scores), options, threshold)
+            rules = ShardRules(read_shard(raw, scores, options), options, threshold)
             table, counts = _shard_decisions(shard, rules, offset, facts)
             funnel.update(counts)
             if writer is not None:

@@ -19,6 +19,7 @@ from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 SCORING = "scoring"
 DECISIONS = "decisions"
 PHASES = "phases"
+SAFETY = "safety: classifier heads, blocklists, semantic dedupe"
 DEDUPE = DedupeRule()
 
 
@@ -116,6 +117,65 @@ class Options(StageOptions):
         metavar="PATH",
         group=DECISIONS,
     )
+    classifier: list[str] = option(
+        [],
+        "a classifier head over the normalised CLIP image embedding (linear or MLP; torch "
+        "state dict or .npz), scored per sample; repeatable",
+        metavar="NAME=PATH",
+        many=True,
+        action="extend",
+        group=SAFETY,
+    )
+    drop_if: list[str] = option(
+        [],
+        "drop samples whose head NAME scores above X (quote it: 'nsfw>0.5'); repeatable",
+        metavar="NAME>X",
+        many=True,
+        action="extend",
+        group=SAFETY,
+    )
+    keep_if: list[str] = option(
+        [],
+        "keep only samples whose head NAME scores at least X ('aesthetic>=5'); repeatable",
+        metavar="NAME>=X",
+        many=True,
+        action="extend",
+        group=SAFETY,
+    )
+    blocklist: str | None = option(
+        None,
+        "file of known-bad images: sha256 of the original bytes, or phash:HEX; matches are "
+        "dropped as blocklisted and never shown",
+        metavar="FILE",
+        group=SAFETY,
+    )
+    blocklist_distance: int = option(
+        4,
+        "pHash Hamming distance that matches a blocklisted pHash (default: 4)",
+        type=non_negative_int,
+        group=SAFETY,
+    )
+    semantic_dedupe: float | None = option(
+        None,
+        "drop semantic duplicates: samples whose saved image embeddings (--save-embeddings) "
+        "have a cosine above 1-EPS with a better one in their k-means cluster (SemDeDup)",
+        type=finite_float,
+        metavar="EPS",
+        group=SAFETY,
+    )
+    semantic_clusters: int | None = option(
+        None,
+        "k-means clusters of the semantic dedupe (default: about sqrt(n)/2)",
+        type=positive_int,
+        group=SAFETY,
+    )
+    semantic_probes: int = option(
+        1,
+        "clusters each sample is compared in (1: its own, as SemDeDup; more finds pairs split "
+        "by a cluster border; default: 1)",
+        type=positive_int,
+        group=SAFETY,
+    )
     score_only: bool = option(False, "only the score phase", group=PHASES)
     decide_only: bool = option(False, "only the decide phase (from cached scores)", group=PHASES)
     dry_run: bool = option(False, "print the funnel and write no decisions", group=PHASES)
@@ -130,3 +190,27 @@ class Options(StageOptions):
             raise InputError(f"--keep-fraction {self.keep_fraction}: must be in (0, 1]")
         if self.score_only and (self.decide_only or self.dry_run):
             raise InputError("--score-only cannot go with --decide-only or --dry-run")
+        self._validate_safety()
+
+    def _validate_safety(self) -> None:
+        """Heads, thresholds and the semantic dedupe: well formed and with a model to score."""
+        from wit_pipeline.scoring.heads import HeadSpec
+        from wit_pipeline.stages.filter.head_rules import parse_rules
+
+        heads = [HeadSpec.parse(text) for text in self.classifier]
+        names = [head.name for head in heads]
+        twice = [name for name in names if names.count(name) > 1]
+        if twice:
+            raise InputError(f"--classifier: the name {twice[0]} is given twice")
+        parse_rules(self.drop_if, self.keep_if)
+        scoring = not self.decide_only
+        if heads and scoring and self.clip_model == "none":
+            raise InputError("--classifier needs a CLIP model (not --clip-model none)")
+        if self.semantic_dedupe is not None:
+            if not 0.0 < self.semantic_dedupe < 1.0:
+                raise InputError(f"--semantic-dedupe {self.semantic_dedupe}: must be in (0, 1)")
+            if scoring and (self.clip_model == "none" or not self.save_embeddings):
+                raise InputError(
+                    "--semantic-dedupe reads saved image embeddings: give --save-embeddings "
+                    "with a CLIP model"
+                )

@@ -16,6 +16,13 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.scoring.colour_hash import HASH_BYTES, as_words
+from wit_pipeline.stages.filter.safety import (
+    BLOCKLISTED,
+    blocked,
+    head_detail,
+    head_masks,
+    with_safety_columns,
+)
 
 if TYPE_CHECKING:
     from wit_pipeline.stages.filter.decide import DecideOptions
@@ -49,8 +56,9 @@ def shard_paths(raw_dir: Path, scores_dir: Path) -> list[tuple[str, Path, Path]]
     return paths
 
 
-def read_shard(raw: Path, scores: Path) -> pa.Table:
-    """The raw rows (in their order) with their scores' columns (null where none)."""
+def read_shard(raw: Path, scores: Path, options: DecideOptions | None = None) -> pa.Table:
+    """The raw rows (in their order) with their scores' columns (null where none), and the
+    columns the safety rules of `options` read."""
     table = pq.read_table(raw, columns=RAW_COLUMNS)
     names = pq.ParquetFile(scores).schema_arrow.names
     missing = [c for c in SCORE_COLUMNS if c not in names]
@@ -64,7 +72,7 @@ def read_shard(raw: Path, scores: Path) -> pa.Table:
         facts = facts.take(pc.index_in(table.column("key"), value_set=facts.column("key")))
     for name in SCORE_COLUMNS:
         table = table.append_column(name, facts.column(name))
-    return table
+    return table if options is None else with_safety_columns(table, raw, scores, options)
 
 
 def _ints(column: pa.ChunkedArray, fill: int = 0) -> np.ndarray:
@@ -98,7 +106,6 @@ class ShardRules:
         self.score = pc.fill_null(pc.cast(score, pa.float64()), np.nan).to_numpy()
         self.rank_score = np.where(np.isnan(self.score), -2.0, self.score)
         self.masks = self._masks(shortest, table.column("lang"))
-        self.any_rule = self.early | np.logical_or.reduce(list(self.masks.values()))
         self.phash = pc.fill_null(table.column("phash"), 0).to_numpy()
         self.hashed = (
             table.column("phash").is_valid().to_numpy()
@@ -108,6 +115,12 @@ class ShardRules:
         )
         with np.errstate(divide="ignore"):
             self.log_aspect = np.log(np.maximum(1, self.shown_w) / np.maximum(1, self.shown_h))
+        self.masks.update({n: m & ~self.early for n, m in head_masks(table, options).items()})
+        self.blocked = blocked(table, options, self.phash, self.hashed)
+        self.blocked_mask = np.array([b is not None for b in self.blocked], dtype=bool)
+        self.any_rule = (
+            self.early | self.blocked_mask | np.logical_or.reduce(list(self.masks.values()))
+        )
 
     def _masks(self, shortest: np.ndarray, lang: pa.ChunkedArray) -> dict[str, np.ndarray]:
         options, late = self.options, ~self.early
@@ -140,6 +153,8 @@ class ShardRules:
         """(reason, detail) of every rule that drops each sample, in rule order."""
         status = self.table.column("status").to_pylist()
         reasons: list[list[tuple[str, str | None]]] = [[] for _ in range(self.count)]
+        for position in np.flatnonzero(self.blocked_mask).tolist():
+            reasons[position].append((BLOCKLISTED, self.blocked[position]))
         for position in np.flatnonzero(self.early).tolist():
             reasons[position].append(self._early_reason(position, status[position]))
         masked = np.flatnonzero(self.any_rule & ~self.early)
@@ -147,7 +162,7 @@ class ShardRules:
             return reasons
         lang = self.table.column("lang").to_pylist()
         for position in masked.tolist():
-            for name in RULES:
+            for name in self.masks:
                 if self.masks[name][position]:
                     reasons[position].append((name, self._detail(name, position, lang)))
         return reasons
@@ -172,6 +187,8 @@ class ShardRules:
             return f"{self.words[position]} < {options.min_caption_words}"
         if name == "wrong_lang":
             return str(lang[position])
+        if name != "low_clip_score":
+            return head_detail(self.table, options, name, position)
         score = self.score[position]
         shown = None if np.isnan(score) else round(float(score), 4)
         return f"{shown} < {self.threshold:.4f}"

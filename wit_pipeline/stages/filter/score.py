@@ -21,7 +21,9 @@ from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.tar import IMAGE_EXTENSIONS, TarIndex, index_tar
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
+from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.scoring.language import detect_language
+from wit_pipeline.stages.filter.head_scores import write_head_scores
 from wit_pipeline.stages.filter.sample_facts import (
     DeviceNormalised,
     Item,
@@ -49,6 +51,8 @@ class ScoreJob:
     batch_size: int = 64
     workers: int = 0
     save_embeddings: bool = False
+    heads: tuple[tuple[HeadSpec, str], ...] = ()
+    """Classifier heads with the sha256 of their files."""
 
 
 def _resize_mode(raw_dir: Path, shard: str) -> str:
@@ -181,6 +185,7 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         collate_fn=collate,
         pin_memory=scorer is not None and scorer.device == "cuda",
     )
+    heads = [(load_head(spec), sha) for spec, sha in job.heads] if scorer else []
     embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
     try:
         for updates, ready, images in loader:
@@ -193,22 +198,26 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
                 scores, image_emb, text_emb = scorer.score(images, captions)
                 for index, value in zip(ready, scores, strict=True):
                     rows[index]["clip_score"] = float(value)
-                if job.save_embeddings:
+                if job.save_embeddings or heads:
                     embeddings["index"].extend(ready)
                     embeddings["image"].append(image_emb)
                     embeddings["text"].append(text_emb)
     finally:
         dataset.close()
+    image_emb = np.concatenate(embeddings["image"]) if embeddings["image"] else np.zeros((0, 0))
+    ordered = [samples[i]["key"] for i in embeddings["index"]]
+    if heads:
+        write_head_scores(scores_path, ordered, scorer.model_id, heads, image_emb)
     with atomic_path(scores_path) as temp:
         pq.write_table(pa.Table.from_pylist(rows, schema=load_schema("scores").arrow), temp)
     if job.save_embeddings and embeddings["index"]:
-        keys = np.array([samples[i]["key"] for i in embeddings["index"]])
+        keys = np.array(ordered)
         target = Path(job.scores_dir) / EMBEDDINGS_DIR / f"{job.shard}.npz"
         with atomic_path(target) as temp, open(temp, "wb") as handle:
             np.savez(
                 handle,
                 key=keys,
-                image=np.concatenate(embeddings["image"]),
+                image=image_emb,
                 text=np.concatenate(embeddings["text"]),
             )
     return {
@@ -218,4 +227,5 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         "raw": raw_fingerprint(raw_dir, job.shard),
         "facts": FACTS_VERSION,
         "clip_model": scorer.model_id if scorer else None,
+        "heads": {head.name: sha for head, sha in heads},
     }

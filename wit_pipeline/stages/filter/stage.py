@@ -16,6 +16,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
+from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
 from wit_pipeline.stages.filter.options import Options
 from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
@@ -31,6 +32,7 @@ class ScoreOptions:
     workers: int = 2
     processes: int = 1
     save_embeddings: bool = False
+    heads: tuple[HeadSpec, ...] = ()
     progress: bool = True
     engine: Engine = field(default_factory=Engine)
 
@@ -78,6 +80,9 @@ def score(
     shards = shards if shards is not None else _raw_shards(workspace)
     markers = Markers(workspace.scores_dir)
     wanted = options.clip.model_id if options.clip else None
+    head_shas = {head.name: head.fingerprint() for head in options.heads}
+    for head in options.heads:
+        load_head(head)  # every head file checked before any shard is scored
     for shard in shards:
         info = markers.info(shard)
         if info is None:
@@ -88,8 +93,11 @@ def score(
             # by a version that computed other facts: start over
             forget_units(workspace.scores_dir, [shard])
             (workspace.scores_dir / f"{shard}.parquet").unlink(missing_ok=True)
-        elif wanted is not None and info.get("clip_model") != wanted:
-            forget_units(workspace.scores_dir, [shard])
+        else:
+            other_model = wanted is not None and info.get("clip_model") != wanted
+            other_heads = not head_shas.items() <= info.get("heads", {}).items()
+            if other_model or other_heads:
+                forget_units(workspace.scores_dir, [shard])
     jobs = [
         ScoreJob(
             shard=s,
@@ -100,6 +108,7 @@ def score(
             batch_size=options.batch_size,
             workers=options.workers,
             save_embeddings=options.save_embeddings,
+            heads=tuple((head, head_shas[head.name]) for head in options.heads),
         )
         for s in shards
     ]
@@ -149,12 +158,19 @@ def filter_stage(
 
 def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary:
     """The stage's entry point: score every raw sample (cached), then decide with reasons."""
+    from wit_pipeline.stages.filter.blocklist import load_blocklist
     from wit_pipeline.stages.filter.decontaminate import load_eval_sets
+    from wit_pipeline.stages.filter.head_rules import parse_rules
 
     none = options.clip_model == "none"
     clip = None if none else ClipSpec(options.clip_model, options.pretrained)
     score_options = same_named(
-        ScoreOptions, options, clip=clip, progress=engine.progress, engine=engine
+        ScoreOptions,
+        options,
+        clip=clip,
+        heads=tuple(HeadSpec.parse(text) for text in options.classifier),
+        progress=engine.progress,
+        engine=engine,
     )
     decide_options = same_named(
         DecideOptions,
@@ -162,6 +178,12 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
         langs=codes(options.lang),
         dedupe=not options.no_dedupe,
         eval_sets=load_eval_sets(options.decontaminate) if options.decontaminate else (),
+        head_rules=parse_rules(options.drop_if, options.keep_if),
+        blocklist=(
+            load_blocklist(options.blocklist, options.blocklist_distance)
+            if options.blocklist
+            else None
+        ),
     )
     return filter_stage(
         workspace,
