@@ -73,5 +73,5 @@ def test_width_mismatch_and_bad_specs(tmp_path):
         with pytest.raises(InputError, match="--classifier"):
             HeadSpec.parse(text)
     (tmp_path / "junk.pt").write_bytes(b"not a pickle")
-    with pytest.raises(InputError, match="not an .npz or a torch state dict"):
+    with pytest.raises(InputError, match=r"not an \.npz or a torch state dict"):
         load_head(HeadSpec("j", str(tmp_path / "junk.pt")))
