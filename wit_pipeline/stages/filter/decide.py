@@ -1,11 +1,13 @@
 """Decide phase: keep or drop every raw sample, with every reason that applied, in one table.
 
-Rules in order: download status, decode errors, image size, aspect ratio, caption words,
-language, CLIP score (fixed threshold, or the top fraction as DataComp), overlap with eval
-sets, then near duplicates (`wit_pipeline.scoring.dedupe`: views of the pictures, whole,
-unpadded, cropped and mirrored, matched by pHash and confirmed by colour hash and aspect
-ratio; the best sample is kept: highest CLIP score, then most pixels, then smallest key). Eval
-images are matched with the samples the same way, in the same index pass.
+Rules in order: the blocklist (`blocklist`), download status, decode errors, image size, aspect
+ratio, caption words, language, CLIP score (fixed threshold, or the top fraction as DataComp),
+classifier heads (`head_rules`), overlap with eval sets, then near duplicates
+(`wit_pipeline.scoring.dedupe`: views of the pictures, whole, unpadded, cropped and mirrored,
+matched by pHash and confirmed by colour hash and aspect ratio; the best sample is kept: highest
+CLIP score, then most pixels, then smallest key). Eval images are matched with the samples the
+same way, in the same index pass. Last, semantic duplicates among the samples still kept
+(`semantic`: SemDeDup over saved image embeddings, the best kept by the same rank).
 
 Columnar, in two passes over the shards so memory grows by a few dozen bytes per sample: the
 first keeps only what the global steps need (the CLIP scores for a top-fraction threshold, and
@@ -35,6 +37,7 @@ from wit_pipeline.stages.filter.blocklist import Blocklist
 from wit_pipeline.stages.filter.decontaminate import EvalSet
 from wit_pipeline.stages.filter.head_rules import HeadRule
 from wit_pipeline.stages.filter.sample_rules import ShardRules, read_shard, shard_paths
+from wit_pipeline.stages.filter.semantic import semantic_duplicates
 from wit_pipeline.stages.filter.shard_views import shard_views
 
 
@@ -56,6 +59,9 @@ class DecideOptions:
     # safety (issue 21): heads, blocklist, semantic dedupe
     head_rules: tuple[HeadRule, ...] = ()
     blocklist: Blocklist | None = None
+    semantic_dedupe: float | None = None
+    semantic_clusters: int | None = None
+    semantic_probes: int = 1
 
 
 @dataclass
@@ -111,6 +117,8 @@ class _Global:
     duplicates: np.ndarray
     kept_keys: dict[int, str]
     edits: list[str | None]
+    semantic: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    """(row, kept row) of every semantic duplicate, by row."""
 
 
 def _clip_threshold(paths: list[tuple[str, Path, Path]], options: DecideOptions) -> float | None:
@@ -154,12 +162,12 @@ def _first_pass(
     for _, raw, scores in paths:
         rules = ShardRules(read_shard(raw, scores, options), options, threshold)
         positions = np.flatnonzero(rules.hashed)
-        if options.dedupe or options.eval_sets:
+        if options.dedupe or options.eval_sets or options.semantic_dedupe is not None:
             hashed.rows.append(positions + offset)
             hashed.views.append(shard_views(scores, rules.keys, positions, count))
             hashed.keepable.append(~rules.any_rule[positions])
             count += positions.size
-        if options.dedupe:
+        if options.dedupe or options.semantic_dedupe is not None:
             hashed.score.append(rules.rank_score[positions].astype(np.float32))
             hashed.pixels.append(rules.pixels[positions])
         if rules.count:
@@ -204,7 +212,8 @@ def _global_steps(
     for eval_set in options.eval_sets:
         starts.append(count + sum(e.size for e in options.eval_sets[: len(starts)]))
         parts.append(eval_set.views.shifted(starts[-1]))
-    matches = matched_pairs(Views.concat(parts), rule) if count else Matches.empty()
+    hashing = count and (options.dedupe or options.eval_sets)
+    matches = matched_pairs(Views.concat(parts), rule) if hashing else Matches.empty()
     overlap, eval_hits = {}, {}
     for eval_set, first in zip(options.eval_sets, starts, strict=True):
         inside = (matches.pairs[:, 1] >= first) & (matches.pairs[:, 1] < first + eval_set.size)
@@ -214,10 +223,13 @@ def _global_steps(
         eval_hits[eval_set.name] = rows[hits]
         keepable[hits] = False
     duplicates, edits = np.zeros((0, 4), dtype=np.int64), []
+    semantic = options.semantic_dedupe is not None
+    if count and (options.dedupe or semantic):
+        key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
+        rank = _rank(hashed, key_ranks)
     if count and options.dedupe:
         pairs = matches.pairs[matches.pairs[:, 1] < count]
-        key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
-        target = duplicate_of(pairs, _rank(hashed, key_ranks), keepable, rule.grouping)
+        target = duplicate_of(pairs, rank, keepable, rule.grouping)
         marked = np.flatnonzero(target >= 0)
         found = matches.find(marked, target[marked])
         known = found >= 0
@@ -228,8 +240,14 @@ def _global_steps(
             describe_match(*_kinds_from(matches, row, sample)) if row >= 0 else None
             for row, sample in zip(found.tolist(), marked.tolist(), strict=True)
         ]
-    kept_keys = _keys_of(paths, np.unique(duplicates[:, 1]))
-    return _Global(eval_hits, duplicates, kept_keys, edits), overlap, total
+    similar = np.zeros((0, 2), np.int64)
+    if count and semantic:
+        survivors = keepable.copy()
+        survivors[np.searchsorted(rows, duplicates[:, 0])] = False
+        similar = semantic_duplicates(paths, rows, rank, survivors, options)
+    kept_keys = _keys_of(paths, np.unique(np.concatenate([duplicates[:, 1], similar[:, 1]])))
+    facts = _Global(eval_hits, duplicates, kept_keys, edits, semantic=similar)
+    return facts, overlap, total
 
 
 def _kinds_from(matches: Matches, row: int, sample: int) -> tuple[int, int]:
@@ -274,6 +292,10 @@ def _shard_decisions(
         if phash >= 0:
             phash_d[row - offset], colour_d[row - offset] = phash, colour
             edits[row - offset] = facts.edits[at]
+    lo, hi = np.searchsorted(facts.semantic[:, 0], [offset, offset + rules.count])
+    for row, target in facts.semantic[lo:hi].tolist():
+        reasons[row - offset].append(("semantic_duplicate", facts.kept_keys[target]))
+        duplicate_keys[row - offset] = facts.kept_keys[target]
     primary = [r[0][0] if r else "kept" for r in reasons]
     table = pa.table(
         {

@@ -31,8 +31,8 @@ from wit_pipeline.stages.filter.sample_facts import (
     caption_facts,
     collate,
 )
+from wit_pipeline.stages.filter.semantic import EMBEDDINGS_DIR
 
-EMBEDDINGS_DIR = "embeddings"
 FACTS_VERSION = 4
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
 colour hash; 3: both hashes from a JPEG draft decode; 4: the dedupe views)."""
@@ -219,6 +219,7 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
                 key=keys,
                 image=image_emb,
                 text=np.concatenate(embeddings["text"]),
+                clip_model=np.array(scorer.model_id),
             )
     return {
         "rows": len(rows),
