@@ -135,3 +135,31 @@ def test_bad_blocklist_line_exit_2(workspace_copy, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.txt:2: 'md5:abc' is neither" in err and "\n" not in err.strip()
     assert not workspace_copy.decisions_path.exists()
+
+
+def test_semantic_dedupe_keeps_no_two_close_samples(workspace_copy, tiny_clip_dir, capsys):
+    model = f"local-dir:{tiny_clip_dir}"
+    scoring = ["filter", "--clip-model", model, "--device", "cpu", "--workers", "0"]
+    assert _cli(workspace_copy, *scoring, "--semantic-dedupe", "0.01") == 2
+    assert "--save-embeddings" in capsys.readouterr().err
+    assert _cli(workspace_copy, *scoring, "--save-embeddings") == 0
+    before = {
+        d["key"] for d in pq.read_table(workspace_copy.decisions_path).to_pylist() if d["keep"]
+    }
+    exact = ["--semantic-dedupe", "0.002", "--semantic-clusters", "1"]
+    assert _cli(workspace_copy, *scoring, "--save-embeddings", *exact) == 0
+    keys, x = _embeddings(workspace_copy)
+    vector = dict(zip(keys, x, strict=True))
+    decisions = {d["key"]: d for d in pq.read_table(workspace_copy.decisions_path).to_pylist()}
+    similar = [d for d in decisions.values() if d["reason"] == "semantic_duplicate"]
+    assert similar, "the test web's copies are semantic duplicates too"
+    for d in similar:
+        kept = decisions[d["duplicate_of"]]
+        assert kept["keep"] and d["key"] in before and d["detail"] == kept["key"]
+        assert float(vector[d["key"]] @ vector[kept["key"]]) > 1.0 - 0.002
+        assert (kept["clip_score"], -int(kept["key"])) >= (d["clip_score"], -int(d["key"]))
+    survivors = sorted(k for k, d in decisions.items() if d["keep"])
+    close = np.stack([vector[k] for k in survivors])
+    similarity = close @ close.T - 2.0 * np.eye(len(survivors))
+    assert similarity.max() <= 1.0 - 0.002, "no two kept samples are semantic duplicates"
+    assert {k for k, d in decisions.items() if d["keep"]} | {d["key"] for d in similar} == before
