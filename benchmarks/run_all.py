@@ -57,6 +57,7 @@ BENCHMARKS = (
     Benchmark("dedupe_real", "dedupe_real.py", ()),
     Benchmark("language", "language_bench.py", ()),
     Benchmark("near_dup", "near_dup_bench.py", ("--sizes", "1000000", "--distance", "4", "8")),
+    Benchmark("semantic_dedupe", "semantic_dedupe_bench.py", ("--size", "1000000")),
     Benchmark(
         "score",
         "score_bench.py",
