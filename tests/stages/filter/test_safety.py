@@ -3,6 +3,7 @@ sha256 and pHash (never reaching shards or the report's pictures)."""
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 import torch
 
 from wit_pipeline.cli import main
@@ -163,3 +164,34 @@ def test_semantic_dedupe_keeps_no_two_close_samples(workspace_copy, tiny_clip_di
     similarity = close @ close.T - 2.0 * np.eye(len(survivors))
     assert similarity.max() <= 1.0 - 0.002, "no two kept samples are semantic duplicates"
     assert {k for k, d in decisions.items() if d["keep"]} | {d["key"] for d in similar} == before
+
+
+def test_run_config_keys_match_the_flags(tmp_path):
+    from wit_pipeline.config import config_from_dict
+    from wit_pipeline.core.errors import InputError
+
+    config = config_from_dict(
+        {
+            "workdir": str(tmp_path),
+            "scrape": False,
+            "download": False,
+            "filter": {
+                "classifier": ["nsfw=nsfw.npz", "aesthetic=a.pt"],
+                "drop_if": ["nsfw>0.5"],
+                "keep_if": ["aesthetic>=5"],
+                "blocklist": "bad.txt",
+                "save_embeddings": True,
+                "semantic_dedupe": 0.05,
+            },
+            "shard": {"blur_boxes": "bbox"},
+        },
+        "run.yaml",
+    )
+    options = config.sections["filter"]
+    assert options.classifier == ["nsfw=nsfw.npz", "aesthetic=a.pt"]
+    assert (options.drop_if, options.semantic_dedupe) == (["nsfw>0.5"], 0.05)
+    assert config.sections["shard"].blur_boxes == "bbox"
+    with pytest.raises(InputError, match=r"run.yaml: --semantic-dedupe 1.5: must be in \(0, 1\)"):
+        config_from_dict(
+            {"scrape": False, "download": False, "filter": {"semantic_dedupe": 1.5}}, "run.yaml"
+        )
