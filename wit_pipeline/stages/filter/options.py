@@ -153,6 +153,7 @@ class Options(StageOptions):
         4,
         "pHash Hamming distance that matches a blocklisted pHash (default: 4)",
         type=non_negative_int,
+        metavar="BITS",
         group=SAFETY,
     )
     semantic_dedupe: float | None = option(
@@ -167,6 +168,7 @@ class Options(StageOptions):
         None,
         "k-means clusters of the semantic dedupe (default: about sqrt(n)/2)",
         type=positive_int,
+        metavar="K",
         group=SAFETY,
     )
     semantic_probes: int = option(
@@ -174,6 +176,7 @@ class Options(StageOptions):
         "clusters each sample is compared in (1: its own, as SemDeDup; more finds pairs split "
         "by a cluster border; default: 1)",
         type=positive_int,
+        metavar="P",
         group=SAFETY,
     )
     score_only: bool = option(False, "only the score phase", group=PHASES)
