@@ -57,8 +57,12 @@ def test_classifier_head_scores_drop_and_keep(
     state = {**head.state_dict(), "output": "sigmoid"}
     torch.save(state, tmp_path / "circle.pt")
 
+    calls = score_module.scorer_for(ClipSpec(model, None), "cpu").calls
     heads = ["--classifier", f"circle={tmp_path / 'circle.pt'}"]
     assert _cli(workspace_copy, *scoring, *heads, "--drop-if", "circle>0.5") == 0
+    assert score_module.scorer_for(ClipSpec(model, None), "cpu").calls == calls, (
+        "a new head reads the saved embeddings: CLIP does not run again"
+    )
     stored = {r["key"]: r for r in _table(workspace_copy.scores_dir / "heads")}
     assert {r["head"] for r in stored.values()} == {"circle"}
     assert {r["clip_model"] for r in stored.values()} == {ClipSpec(model, None).model_id}
@@ -71,12 +75,26 @@ def test_classifier_head_scores_drop_and_keep(
     reasoned = next(d for d in decisions.values() if d["reason"] == "classifier:circle")
     assert reasoned["detail"].endswith("> 0.5")
 
-    calls = score_module.scorer_for(ClipSpec(model, None), "cpu").calls
     assert _cli(workspace_copy, *scoring, *heads, "--keep-if", "circle>=0.5") == 0
     assert score_module.scorer_for(ClipSpec(model, None), "cpu").calls == calls, "cached"
     decisions = pq.read_table(workspace_copy.decisions_path).to_pylist()
     kept = [d["key"] for d in decisions if d["keep"]]
     assert kept and all(stored[k]["score"] >= 0.5 for k in kept)
+
+
+def test_heads_scored_with_clip_in_one_pass(workspace_copy, tiny_clip_dir, tmp_path):
+    rng = np.random.default_rng(0)
+    weights = {"h.weight": rng.normal(size=(8, 32)), "o.weight": rng.normal(size=(1, 8))}
+    np.savez(tmp_path / "head.npz", **weights)
+    model = f"local-dir:{tiny_clip_dir}"
+    args = ["filter", "--clip-model", model, "--device", "cpu", "--workers", "0"]
+    head = ["--classifier", f"mlp={tmp_path / 'head.npz'}", "--save-embeddings"]
+    assert _cli(workspace_copy, *args, *head) == 0
+    keys, x = _embeddings(workspace_copy)
+    expected = np.maximum(x @ weights["h.weight"].T, 0) @ weights["o.weight"].T
+    stored = {r["key"]: r["score"] for r in _table(workspace_copy.scores_dir / "heads")}
+    assert sorted(stored) == sorted(keys)
+    np.testing.assert_allclose([stored[k] for k in keys], expected[:, 0], rtol=1e-4, atol=1e-5)
 
 
 def _early(decision: dict) -> bool:

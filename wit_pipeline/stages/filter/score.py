@@ -53,6 +53,9 @@ class ScoreJob:
     save_embeddings: bool = False
     heads: tuple[tuple[HeadSpec, str], ...] = ()
     """Classifier heads with the sha256 of their files."""
+    heads_only: bool = False
+    """Only the heads changed since this shard was scored by this model: its saved
+    embeddings, when there are, give their scores without running CLIP again."""
 
 
 def _resize_mode(raw_dir: Path, shard: str) -> str:
@@ -152,11 +155,39 @@ def _cached_rows(path: Path, keys: list[str]) -> list[dict[str, Any]] | None:
     return rows if [r["key"] for r in rows] == keys else None
 
 
+def _heads_from_saved(job: ScoreJob, scores_path: Path) -> dict[str, Any] | None:
+    """The heads' scores from the shard's saved embeddings (no CLIP run), when only the heads
+    changed and the embeddings are the model's; its marker facts, or None."""
+    saved = Path(job.scores_dir) / EMBEDDINGS_DIR / f"{job.shard}.npz"
+    if not (job.heads_only and job.clip and saved.is_file() and scores_path.is_file()):
+        return None
+    with np.load(saved, allow_pickle=False) as data:
+        model = str(data["clip_model"]) if "clip_model" in data else None
+        keys, image = data["key"].tolist(), data["image"]
+    if model != job.clip.model_id:
+        return None
+    heads = [(load_head(spec), sha) for spec, sha in job.heads]
+    write_head_scores(scores_path, keys, model, heads, image)
+    rows = pq.read_table(scores_path, columns=["width", "error"]).to_pylist()
+    return {
+        "rows": len(rows),
+        "decoded": sum(1 for r in rows if r["width"]),
+        "errors": sum(1 for r in rows if r["error"]),
+        "raw": raw_fingerprint(Path(job.raw_dir), job.shard),
+        "facts": FACTS_VERSION,
+        "clip_model": model,
+        "heads": {head.name: sha for head, sha in heads},
+    }
+
+
 def score_shard(job: ScoreJob) -> dict[str, Any]:
     """Score one raw shard into scores/SHARD.parquet (atomically); returns counts."""
     from torch.utils.data import DataLoader
 
     raw_dir, scores_path = Path(job.raw_dir), Path(job.scores_dir) / f"{job.shard}.parquet"
+    reused = _heads_from_saved(job, scores_path)
+    if reused is not None:
+        return reused
     samples = pq.read_table(raw_dir / f"{job.shard}.parquet").to_pylist()
     letterboxed = _resize_mode(raw_dir, job.shard) == "border"
     scorer = scorer_for(job.clip, job.device) if job.clip else None

@@ -83,6 +83,7 @@ def score(
     head_shas = {head.name: head.fingerprint() for head in options.heads}
     for head in options.heads:
         load_head(head)  # every head file checked before any shard is scored
+    heads_only = set()
     for shard in shards:
         info = markers.info(shard)
         if info is None:
@@ -98,6 +99,8 @@ def score(
             other_heads = not head_shas.items() <= info.get("heads", {}).items()
             if other_model or other_heads:
                 forget_units(workspace.scores_dir, [shard])
+            if other_heads and not other_model:
+                heads_only.add(shard)
     jobs = [
         ScoreJob(
             shard=s,
@@ -109,6 +112,7 @@ def score(
             workers=options.workers,
             save_embeddings=options.save_embeddings,
             heads=tuple((head, head_shas[head.name]) for head in options.heads),
+            heads_only=s in heads_only,
         )
         for s in shards
     ]
