@@ -114,15 +114,16 @@ def matcher_for(entry_list: EntryList) -> EntryMatcher:
 
 
 STOPWORDS = frozenset(
-    "a an and are as at be by for from in is it its of on or that the this to with".split()
-)
+    ("a", "an", "and", "are", "as", "at", "be", "by", "for", "from", "in", "is", "it", "its",
+     "of", "on", "or", "that", "the", "this", "to", "with")
+)  # fmt: skip
 """Words that are never entries, nor part of a bigram entry (in nearly every caption, they
 would balance nothing)."""
 
 
 def caption_terms(caption: str) -> set[str]:
     """A caption's words and bigrams as MetaCLIP's matching sees them: tokens of the spaced
-    caption; punctuation tokens and doubled spaces break bigrams; terms with a stopword are left out."""
+    caption; punctuation and doubled spaces break bigrams; terms with a stopword are left out."""
     terms: set[str] = set()
     previous: str | None = None
     for token in spacing(caption).split(" "):
