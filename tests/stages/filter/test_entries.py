@@ -1,0 +1,120 @@
+"""Metadata matching and balancing end to end on the downloaded test web: `filter --entries`,
+`--require-entry`, `--balance-cap`, the cache of matches, and `entries build`."""
+
+import json
+from collections import Counter
+
+import pyarrow.parquet as pq
+import pytest
+
+from wit_pipeline.cli import main
+from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.validate import validate_file
+from wit_pipeline.scoring.entries import spacing
+from wit_pipeline.testweb.vocab import COLOURS, SHAPES
+
+VOCABULARY = [*SHAPES, *COLOURS]
+
+
+def _filter(workspace, *flags: str) -> int:
+    return main(
+        ["-q", "--workdir", str(workspace.root), "filter", "--clip-model", "none",
+         "--workers", "0", *flags]
+    )  # fmt: skip
+
+
+def _decisions(workspace) -> list[dict]:
+    return pq.read_table(workspace.decisions_path).to_pylist()
+
+
+def _matches(workspace) -> dict[str, list[str]]:
+    folder = workspace.scores_dir / "entries"
+    rows = [r for f in sorted(folder.glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return {r["key"]: r["entries"] for r in rows}
+
+
+def _captions(workspace) -> dict[str, str | None]:
+    files = sorted(workspace.raw_dir.glob("[0-9]*.parquet"))
+    rows = [r for f in files for r in pq.read_table(f, columns=["key", "caption"]).to_pylist()]
+    return {r["key"]: r["caption"] for r in rows}
+
+
+@pytest.fixture
+def vocabulary(tmp_path):
+    path = tmp_path / "entries.txt"
+    path.write_text("\n".join(VOCABULARY) + "\n")
+    return path
+
+
+def test_matches_are_metaclip_substrings_and_cached_per_list(workspace_copy, vocabulary, tmp_path):
+    assert _filter(workspace_copy, "--entries", str(vocabulary)) == 0
+    matches, captions = _matches(workspace_copy), _captions(workspace_copy)
+    assert set(matches) == set(captions)
+    for folder_file in sorted((workspace_copy.scores_dir / "entries").glob("*.parquet")):
+        assert validate_file(folder_file, load_schema("entries")).ok
+    for key, found in matches.items():
+        spaced = spacing(captions[key] or "")
+        expected = [e for e in VOCABULARY if captions[key] and f" {e} " in spaced]
+        assert found == sorted(expected, key=VOCABULARY.index), key
+    assert sum(bool(found) for found in matches.values()) > len(matches) / 3
+    markers = Markers(workspace_copy.scores_dir / "entries")
+    first = {s: markers.info(s) for s in markers.done_units()}
+    assert _filter(workspace_copy, "--entries", str(vocabulary)) == 0
+    assert {s: markers.info(s) for s in markers.done_units()} == first  # cached
+    as_json = tmp_path / "metadata.json"
+    as_json.write_text(json.dumps(["red", "circle"]))
+    assert _filter(workspace_copy, "--entries", str(as_json)) == 0
+    again = _matches(workspace_copy)
+    assert again == {
+        k: [e for e in ("red", "circle") if e in found] for k, found in matches.items()
+    }
+    assert any(again.values())
+
+
+def test_require_entry_drops_captions_without_one(workspace_copy, tmp_path):
+    entries = tmp_path / "circle.txt"
+    entries.write_text("circle\n")
+    assert _filter(workspace_copy, "--entries", str(entries), "--require-entry") == 0
+    matches = _matches(workspace_copy)
+    decisions = _decisions(workspace_copy)
+    no_entry = [d for d in decisions if "no_entry" in d["reasons"]]
+    assert no_entry and all(matches[d["key"]] == [] for d in no_entry)
+    assert all(matches[d["key"]] == ["circle"] for d in decisions if d["keep"])
+
+
+def test_balancing_caps_head_entries_reproducibly(workspace_copy, vocabulary):
+    assert _filter(workspace_copy, "--entries", str(vocabulary)) == 0
+    matches = _matches(workspace_copy)
+    before = Counter(e for d in _decisions(workspace_copy) if d["keep"] for e in matches[d["key"]])
+    cap = 1
+    assert max(before.values()) > 2 * cap
+    assert _filter(workspace_copy, "--entries", str(vocabulary), "--balance-cap", str(cap)) == 0
+    decisions = _decisions(workspace_copy)
+    balanced = [d for d in decisions if d["reason"] == "balanced_out"]
+    assert balanced and all(d["reasons"] == ["balanced_out"] for d in balanced)
+    assert all(": " in d["detail"] and d["detail"].endswith(f"> {cap}") for d in balanced)
+    after = Counter(e for d in decisions if d["keep"] for e in matches[d["key"]])
+    for entry, count in before.items():
+        if count <= cap:
+            assert after[entry] == count, entry  # entries under the cap lose nothing
+    assert sum(after.values()) < sum(before.values())
+    kept = [d["key"] for d in decisions if d["keep"]]
+    assert _filter(workspace_copy, "--entries", str(vocabulary), "--balance-cap", str(cap)) == 0
+    assert [d["key"] for d in _decisions(workspace_copy) if d["keep"]] == kept
+    flags = ["--entries", str(vocabulary), "--balance-cap", str(cap), "--balance-seed", "7"]
+    assert _filter(workspace_copy, *flags) == 0
+    assert [d["key"] for d in _decisions(workspace_copy) if d["keep"]] != kept
+
+
+def test_bad_entry_lists_exit_2_before_writing(workspace_copy, tmp_path, capsys):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n")
+    not_strings = tmp_path / "bad.json"
+    not_strings.write_text("[1, 2]")
+    for path in (empty, not_strings, tmp_path / "missing.txt"):
+        assert _filter(workspace_copy, "--entries", str(path)) == 2
+        assert str(path) in capsys.readouterr().err
+    assert not workspace_copy.decisions_path.exists()
+    assert _filter(workspace_copy, "--balance-cap", "5") == 2
+    assert "--entries" in capsys.readouterr().err
