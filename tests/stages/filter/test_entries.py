@@ -118,3 +118,26 @@ def test_bad_entry_lists_exit_2_before_writing(workspace_copy, tmp_path, capsys)
     assert not workspace_copy.decisions_path.exists()
     assert _filter(workspace_copy, "--balance-cap", "5") == 2
     assert "--entries" in capsys.readouterr().err
+
+
+def test_build_entries_from_the_pool_feeds_the_filter(workspace_copy, tmp_path, capsys):
+    built = tmp_path / "built.txt"
+    root = ["-q", "--workdir", str(workspace_copy.root)]
+    assert main([*root, "build-entries", str(built), "--min-count", "3"]) == 0
+    entries = built.read_text().splitlines()
+    assert entries and all(e == e.strip() and e for e in entries)
+    counts = Counter(e for c in _captions(workspace_copy).values() if c for e in entries
+                     if f" {e} " in spacing(c))  # fmt: skip
+    assert min(counts[e] for e in entries) >= 3
+    assert [counts[e] for e in entries] == sorted((counts[e] for e in entries), reverse=True)
+    as_json = tmp_path / "built.json"
+    assert (
+        main([*root, "build-entries", str(as_json), "--min-count", "3", "--max-entries", "4"]) == 0
+    )
+    assert json.loads(as_json.read_text()) == entries[:4]
+    assert _filter(workspace_copy, "--entries", str(as_json), "--require-entry") == 0
+    kept = [d for d in _decisions(workspace_copy) if d["keep"]]
+    assert kept and all(_matches(workspace_copy)[d["key"]] for d in kept)
+    assert main([*root, "build-entries", str(tmp_path / "none.txt"), "--min-count", "99999"]) == 2
+    assert "no word or bigram" in capsys.readouterr().err
+    assert not (tmp_path / "none.txt").exists()

@@ -7,6 +7,8 @@ one) matches the captions again, which takes seconds, and never decodes an image
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,13 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, forget_units, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.scoring.entries import EntryList, matcher_for
+from wit_pipeline.scoring.entries import EntryList, build_entries, matcher_for
 from wit_pipeline.stages.filter.score import raw_fingerprint
 
 ENTRIES_DIR = "entries"
@@ -98,6 +101,29 @@ def match_entries(
         engine=engine,
     )
     return len(shards) - len(result.skipped)
+
+
+def pool_captions(raw_dir: Path) -> Iterator[str | None]:
+    """Every raw sample's caption, shard by shard (the pool an entry list is built from)."""
+    files = sorted(raw_dir.glob("[0-9]*.parquet"))
+    if not files:
+        raise InputError(f"{raw_dir}: no raw shards; run download first")
+    for path in files:
+        yield from pq.read_table(path, columns=["caption"]).column("caption").to_pylist()
+
+
+def write_entry_list(raw_dir: Path, output: str, min_count: int, limit: int) -> int:
+    """Build an entry list from the pool's captions (frequent words and bigrams) into `output`:
+    MetaCLIP's JSON list when it ends in .json, else one entry per line. Returns its size."""
+    entries = build_entries(pool_captions(raw_dir), min_count, limit)
+    if not entries:
+        raise InputError(f"{raw_dir}: no word or bigram in {min_count} captions or more")
+    if output.endswith(".json"):
+        text = json.dumps(entries, ensure_ascii=False)
+    else:
+        text = "\n".join(entries) + "\n"
+    storage.write_bytes(output, text.encode("utf-8"))
+    return len(entries)
 
 
 def read_matches(
