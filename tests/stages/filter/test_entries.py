@@ -6,6 +6,7 @@ from collections import Counter
 
 import pyarrow.parquet as pq
 import pytest
+import yaml
 
 from wit_pipeline.cli import main
 from wit_pipeline.core.markers import Markers
@@ -141,3 +142,33 @@ def test_build_entries_from_the_pool_feeds_the_filter(workspace_copy, tmp_path, 
     assert main([*root, "build-entries", str(tmp_path / "none.txt"), "--min-count", "99999"]) == 2
     assert "no word or bigram" in capsys.readouterr().err
     assert not (tmp_path / "none.txt").exists()
+
+
+def test_run_config_keys_balance_through_filter_and_shard(workspace_copy, vocabulary, tmp_path):
+    config = {
+        "workdir": str(workspace_copy.root),
+        "scrape": {"sources": ["unused"]},
+        "filter": {
+            "clip_model": "none",
+            "workers": 0,
+            "entries": str(vocabulary),
+            "require-entry": True,
+            "balance_cap": 1,
+        },
+        "shard": {"samples_per_shard": 16},
+    }
+    path = tmp_path / "pipeline.yaml"
+    path.write_text(yaml.safe_dump(config))
+    assert main(["-q", "run", str(path), "--from", "filter", "--to", "shard"]) == 0
+    decisions = _decisions(workspace_copy)
+    reasons = Counter(d["reason"] for d in decisions)
+    assert reasons["balanced_out"] > 0 and reasons["no_entry"] > 0
+    manifest = pq.read_table(workspace_copy.root / "shards" / "manifest.parquet")
+    assert sorted(manifest.column("raw_key").to_pylist()) == sorted(
+        d["key"] for d in decisions if d["keep"]
+    )
+    config["filter"]["balance_cap"] = 2
+    path.write_text(yaml.safe_dump(config))
+    assert main(["-q", "run", str(path), "--from", "filter", "--to", "shard"]) == 0
+    looser = Counter(d["reason"] for d in _decisions(workspace_copy))
+    assert looser["kept"] > reasons["kept"]
