@@ -8,10 +8,12 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.report.page import read_page
 from wit_pipeline.cli import main
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.validate import validate_file
+from wit_pipeline.report import ReportOptions, build_report
 from wit_pipeline.scoring.entries import spacing
 from wit_pipeline.testweb.vocab import COLOURS, SHAPES
 
@@ -167,6 +169,17 @@ def test_run_config_keys_balance_through_filter_and_shard(workspace_copy, vocabu
     assert sorted(manifest.column("raw_key").to_pylist()) == sorted(
         d["key"] for d in decisions if d["keep"]
     )
+    summary = build_report(workspace_copy, ReportOptions(progress=False))
+    page = read_page(summary.path.read_text(encoding="utf-8"))
+    assert page.sections["entries"] and "entries" not in summary.not_run
+    text = page.section_text["entries"]
+    assert "Balancing cap of the last filter run: 1." in text
+    matches = _matches(workspace_copy)
+    survivors = [d for d in decisions if d["keep"] or d["reason"] == "balanced_out"]
+    counts = Counter(e for d in survivors for e in matches[d["key"]])
+    count, head = min((-n, entry) for entry, n in counts.items())
+    kept = sum(1 for d in decisions if d["keep"] and head in matches[d["key"]])
+    assert f"entrybeforeafter{head}{-count}{kept}" in text  # the first row of the table
     config["filter"]["balance_cap"] = 2
     path.write_text(yaml.safe_dump(config))
     assert main(["-q", "run", str(path), "--from", "filter", "--to", "shard"]) == 0
