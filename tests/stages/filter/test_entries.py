@@ -50,7 +50,9 @@ def vocabulary(tmp_path):
     return path
 
 
-def test_matches_are_metaclip_substrings_and_cached_per_list(workspace_copy, vocabulary, tmp_path):
+def test_matches_are_metaclip_substrings_and_cached_per_list(
+    workspace_copy, vocabulary, tmp_path, capsys
+):
     assert _filter(workspace_copy, "--entries", str(vocabulary)) == 0
     matches, captions = _matches(workspace_copy), _captions(workspace_copy)
     assert set(matches) == set(captions)
@@ -69,6 +71,9 @@ def test_matches_are_metaclip_substrings_and_cached_per_list(workspace_copy, voc
     as_json.write_text(json.dumps(["red", "circle"]))
     assert _filter(workspace_copy, "--entries", str(as_json)) == 0
     again = _matches(workspace_copy)
+    capsys.readouterr()
+    assert _filter(workspace_copy, "--decide-only", "--entries", str(vocabulary)) == 2
+    assert "run the score phase with --entries first" in capsys.readouterr().err
     assert again == {
         k: [e for e in ("red", "circle") if e in found] for k, found in matches.items()
     }
