@@ -14,6 +14,7 @@ import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
@@ -41,9 +42,10 @@ class EntryList:
     entries: tuple[str, ...]
     source: str
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
-        """`sha256:` of the entries in order: the same list from any file matches the same."""
+        """`sha256:` of the entries in order: the same list from any file matches the same
+        (computed once per list: every shard's marker is checked against it)."""
         digest = hashlib.sha256("\n".join(self.entries).encode("utf-8")).hexdigest()
         return f"sha256:{digest[:16]}"
 

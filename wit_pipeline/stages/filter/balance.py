@@ -47,11 +47,8 @@ def _mix(values: np.ndarray) -> np.ndarray:
 def key_hashes(keys: list[str], seed: int) -> np.ndarray:
     """A 64-bit hash of each key under the seed."""
     salt = seed.to_bytes(8, "little", signed=False)
-    return np.array(
-        [int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8, salt=salt).digest(), "little")
-         for k in keys],
-        dtype=np.uint64,
-    )  # fmt: skip
+    digests = [hashlib.blake2b(k.encode(), digest_size=8, salt=salt).digest() for k in keys]
+    return np.array([int.from_bytes(d, "little") for d in digests], dtype=np.uint64)
 
 
 def uniform_draws(key_hash: np.ndarray, entry_ids: np.ndarray) -> np.ndarray:
@@ -71,7 +68,6 @@ class Balancer:
     lengths: list[np.ndarray] = field(default_factory=list)
     ids: list[np.ndarray] = field(default_factory=list)
     counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    kept_counts: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     def matches(self, shard: str, keys: pa.ChunkedArray) -> pa.Array:
         """The shard's matched entry ids per sample, from the score phase's cache."""
@@ -101,7 +97,6 @@ class Balancer:
         self.rows, self.lengths, self.ids = [], [], []
         alive = np.repeat(~np.isin(rows, dropped_rows), lengths)
         self.counts = np.bincount(ids[alive], minlength=size)
-        self.kept_counts = np.zeros(size, dtype=np.int64)
 
     def probabilities(self) -> np.ndarray:
         """Each entry's keep probability: T / count above the cap, else 1."""
@@ -114,7 +109,7 @@ class Balancer:
         self, keys: pa.ChunkedArray, ids: pa.Array, alive: np.ndarray
     ) -> list[tuple[int, str]]:
         """(position, detail) of this shard's samples, kept by every other rule, that
-        balancing drops; the entries of those it keeps are counted in `kept_counts`."""
+        balancing drops."""
         positions = np.flatnonzero(alive)
         chosen = ids.take(pa.array(positions))
         lengths = pc.list_value_length(chosen).to_numpy(zero_copy_only=False)
@@ -129,7 +124,6 @@ class Balancer:
         kept = np.ones(positions.size, dtype=bool)
         if has_entry.any():
             kept[has_entry] = np.logical_or.reduceat(keep_pair, starts[has_entry])
-        np.add.at(self.kept_counts, flat[np.repeat(kept, lengths)], 1)
         dropped = []
         entries = self.balancing.entry_list.entries
         for at in np.flatnonzero(~kept).tolist():
