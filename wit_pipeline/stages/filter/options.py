@@ -19,6 +19,7 @@ from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 SCORING = "scoring"
 DECISIONS = "decisions"
 PHASES = "phases"
+METADATA = "metadata balancing (MetaCLIP)"
 DEDUPE = DedupeRule()
 
 
@@ -116,6 +117,31 @@ class Options(StageOptions):
         metavar="PATH",
         group=DECISIONS,
     )
+    entries: str | None = option(
+        None,
+        "entry list (one per line, or MetaCLIP's JSON list): match every caption against it "
+        "(substrings between spaces), cached in scores/entries/",
+        metavar="FILE",
+        group=METADATA,
+    )
+    require_entry: bool = option(
+        False, "drop captions that match no entry (no_entry)", group=METADATA
+    )
+    balance_cap: int | None = option(
+        None,
+        "keep a sample of an entry matched more than T times with probability T/count; "
+        "it stays if any of its entries keeps it (balanced_out; MetaCLIP: 20000 at 400M)",
+        type=positive_int,
+        metavar="T",
+        group=METADATA,
+    )
+    balance_seed: int = option(
+        0,
+        "seed of the balancing draws (default: 0)",
+        type=non_negative_int,
+        metavar="SEED",
+        group=METADATA,
+    )
     score_only: bool = option(False, "only the score phase", group=PHASES)
     decide_only: bool = option(False, "only the decide phase (from cached scores)", group=PHASES)
     dry_run: bool = option(False, "print the funnel and write no decisions", group=PHASES)
@@ -130,3 +156,5 @@ class Options(StageOptions):
             raise InputError(f"--keep-fraction {self.keep_fraction}: must be in (0, 1]")
         if self.score_only and (self.decide_only or self.dry_run):
             raise InputError("--score-only cannot go with --decide-only or --dry-run")
+        if self.entries is None and (self.require_entry or self.balance_cap is not None):
+            raise InputError("--require-entry and --balance-cap need an entry list (--entries)")

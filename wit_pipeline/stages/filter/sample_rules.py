@@ -32,7 +32,14 @@ SCORE_COLUMNS = [
     "clip_model",
     "error",
 ]
-RULES = ("too_small", "bad_aspect_ratio", "few_caption_words", "wrong_lang", "low_clip_score")
+RULES = (
+    "too_small",
+    "bad_aspect_ratio",
+    "few_caption_words",
+    "wrong_lang",
+    "low_clip_score",
+    "no_entry",
+)
 """The per-sample rules after the errors, in the order their reasons are listed."""
 
 
@@ -74,8 +81,15 @@ def _ints(column: pa.ChunkedArray, fill: int = 0) -> np.ndarray:
 class ShardRules:
     """Which rules drop which samples of one shard, from its joined table."""
 
-    def __init__(self, table: pa.Table, options: DecideOptions, threshold: float | None) -> None:
+    def __init__(
+        self,
+        table: pa.Table,
+        options: DecideOptions,
+        threshold: float | None,
+        no_entry: np.ndarray | None = None,
+    ) -> None:
         self.table, self.options, self.threshold = table, options, threshold
+        self.no_entry = no_entry
         self.count = table.num_rows
         self.keys = table.column("key")
         status = table.column("status")
@@ -117,7 +131,10 @@ class ShardRules:
             "few_caption_words": self.words < options.min_caption_words,
             "wrong_lang": np.zeros(self.count, dtype=bool),
             "low_clip_score": np.zeros(self.count, dtype=bool),
+            "no_entry": np.zeros(self.count, dtype=bool),
         }
+        if self.no_entry is not None:
+            masks["no_entry"] = self.no_entry
         if options.langs:
             value_set = pa.array(sorted(options.langs), pa.string())
             known = pc.fill_null(pc.is_in(lang, value_set=value_set), False)
@@ -172,6 +189,8 @@ class ShardRules:
             return f"{self.words[position]} < {options.min_caption_words}"
         if name == "wrong_lang":
             return str(lang[position])
+        if name == "no_entry":
+            return "the caption matches no entry"
         score = self.score[position]
         shown = None if np.isnan(score) else round(float(score), 4)
         return f"{shown} < {self.threshold:.4f}"

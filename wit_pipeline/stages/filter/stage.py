@@ -16,6 +16,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
+from wit_pipeline.scoring.entries import EntryList, load_entries
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
 from wit_pipeline.stages.filter.options import Options
 from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
@@ -31,6 +32,7 @@ class ScoreOptions:
     workers: int = 2
     processes: int = 1
     save_embeddings: bool = False
+    entries: EntryList | None = None
     progress: bool = True
     engine: Engine = field(default_factory=Engine)
 
@@ -138,6 +140,17 @@ def filter_stage(
     summary = FilterSummary(shards=len(shards))
     if score_options is not None:
         summary.scored, summary.cached = score(workspace, score_options, shards)
+        if score_options.entries is not None:
+            from wit_pipeline.stages.filter.entries import match_entries
+
+            match_entries(
+                workspace.raw_dir,
+                workspace.scores_dir,
+                score_options.entries,
+                shards,
+                score_options.engine,
+                score_options.processes,
+            )
     if decide_options is not None:
         target = None if dry_run else workspace.decisions_path
         summary.decisions = decide(workspace.raw_dir, workspace.scores_dir, decide_options, target)
@@ -151,10 +164,11 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
     """The stage's entry point: score every raw sample (cached), then decide with reasons."""
     from wit_pipeline.stages.filter.decontaminate import load_eval_sets
 
+    entries = load_entries(options.entries) if options.entries else None
     none = options.clip_model == "none"
     clip = None if none else ClipSpec(options.clip_model, options.pretrained)
     score_options = same_named(
-        ScoreOptions, options, clip=clip, progress=engine.progress, engine=engine
+        ScoreOptions, options, clip=clip, entries=entries, progress=engine.progress, engine=engine
     )
     decide_options = same_named(
         DecideOptions,
@@ -162,6 +176,7 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
         langs=codes(options.lang),
         dedupe=not options.no_dedupe,
         eval_sets=load_eval_sets(options.decontaminate) if options.decontaminate else (),
+        entries=entries,
     )
     return filter_stage(
         workspace,
