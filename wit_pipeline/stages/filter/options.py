@@ -116,6 +116,7 @@ class Options(StageOptions):
         "folder (or fsspec URL) of eval images or shards: drop samples that match them",
         metavar="PATH",
         group=DECISIONS,
+        input_file=True,
     )
     entries: str | None = option(
         None,
@@ -123,6 +124,7 @@ class Options(StageOptions):
         "(substrings between spaces), cached in scores/entries/",
         metavar="FILE",
         group=METADATA,
+        input_file=True,
     )
     require_entry: bool = option(
         False, "drop captions that match no entry (no_entry)", group=METADATA
