@@ -6,8 +6,10 @@ classifier heads (`head_rules`), overlap with eval sets, then near duplicates
 (`wit_pipeline.scoring.dedupe`: views of the pictures, whole, unpadded, cropped and mirrored,
 matched by pHash and confirmed by colour hash and aspect ratio; the best sample is kept: highest
 CLIP score, then most pixels, then smallest key). Eval images are matched with the samples the
-same way, in the same index pass. Last, semantic duplicates among the samples still kept
-(`semantic`: SemDeDup over saved image embeddings, the best kept by the same rank).
+same way, in the same index pass. Then semantic duplicates among the samples still kept
+(`semantic`: SemDeDup over saved image embeddings, the best kept by the same rank). With an
+entry list, `no_entry` is a per-sample rule and MetaCLIP's balancing (`balanced_out`) comes
+last, over what every other rule keeps (`balance`).
 
 Columnar, in two passes over the shards so memory grows by a few dozen bytes per sample: the
 first keeps only what the global steps need (the CLIP scores for a top-fraction threshold, and
@@ -32,7 +34,9 @@ from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.scoring.dedupe import DedupeRule, Matches, Views, duplicate_of, matched_pairs
+from wit_pipeline.scoring.entries import EntryList
 from wit_pipeline.scoring.views import describe_match
+from wit_pipeline.stages.filter.balance import Balancer, Balancing
 from wit_pipeline.stages.filter.blocklist import Blocklist
 from wit_pipeline.stages.filter.decontaminate import EvalSet
 from wit_pipeline.stages.filter.head_rules import HeadRule
@@ -62,6 +66,17 @@ class DecideOptions:
     semantic_dedupe: float | None = None
     semantic_clusters: int | None = None
     semantic_probes: int = 1
+    entries: EntryList | None = None
+    require_entry: bool = False
+    balance_cap: int | None = None
+    balance_seed: int = 0
+
+    def balancer(self, scores_dir: Path) -> Balancer | None:
+        """The metadata rules' state for one decide run (None without an entry list)."""
+        if self.entries is None:
+            return None
+        settings = Balancing(self.entries, self.require_entry, self.balance_cap, self.balance_seed)
+        return Balancer(settings, scores_dir)
 
 
 @dataclass
@@ -151,16 +166,37 @@ def _rank(hashed: _Hashed, key_ranks: np.ndarray | None) -> np.ndarray:
     return rank
 
 
+def _shard_rules(
+    path: tuple[str, Path, Path],
+    options: DecideOptions,
+    threshold: float | None,
+    balancer: Balancer | None,
+) -> tuple[ShardRules, pa.Array | None]:
+    """One shard's rules, and its matched entry ids when there is an entry list."""
+    shard, raw, scores = path
+    table = read_shard(raw, scores, options)
+    if balancer is None:
+        return ShardRules(table, options, threshold), None
+    ids = balancer.matches(shard, table.column("key"))
+    return ShardRules(table, options, threshold, balancer.no_entry(ids)), ids
+
+
 def _first_pass(
-    paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
+    paths: list[tuple[str, Path, Path]],
+    options: DecideOptions,
+    threshold: float | None,
+    balancer: Balancer | None,
 ) -> tuple[_Hashed, int]:
     """The hashed samples' dedupe facts, and how many rows there are. Checks on the way that
     the keys rise strictly through the shards: the row number is then the key order (as with
     img2dataset's keys), and no key needs to be held for the ranking."""
     hashed = _Hashed()
     offset, last_key, count = 0, None, 0
-    for _, raw, scores in paths:
-        rules = ShardRules(read_shard(raw, scores, options), options, threshold)
+    for path in paths:
+        rules, ids = _shard_rules(path, options, threshold, balancer)
+        if balancer is not None:
+            balancer.collect(offset, ids, ~rules.any_rule)
+        scores = path[2]
         positions = np.flatnonzero(rules.hashed)
         if options.dedupe or options.eval_sets or options.semantic_dedupe is not None:
             hashed.rows.append(positions + offset)
@@ -192,11 +228,14 @@ def _key_ranks(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> np.ndar
 
 
 def _global_steps(
-    paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
+    paths: list[tuple[str, Path, Path]],
+    options: DecideOptions,
+    threshold: float | None,
+    balancer: Balancer | None = None,
 ) -> tuple[_Global, dict[str, tuple[int, int]], int]:
     """The first pass, then one matching of every hashed sample's views with each other and
     with the eval images': the eval overlap, then the dedupe."""
-    hashed, total = _first_pass(paths, options, threshold)
+    hashed, total = _first_pass(paths, options, threshold, balancer)
     if total == 0:
         raise InputError(f"{paths[0][1].parent}: no raw shards; run download first")
     rows = hashed.take("rows")
@@ -271,7 +310,11 @@ def _keys_of(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> dict[int,
 
 
 def _shard_decisions(
-    shard: str, rules: ShardRules, offset: int, facts: _Global
+    shard: str,
+    rules: ShardRules,
+    offset: int,
+    facts: _Global,
+    balanced: tuple[Balancer, pa.Array] | None = None,
 ) -> tuple[pa.Table, Counter]:
     """One shard's decisions, with the primary reasons counted."""
     reasons = rules.reasons()
@@ -296,6 +339,10 @@ def _shard_decisions(
     for row, target in facts.semantic[lo:hi].tolist():
         reasons[row - offset].append(("semantic_duplicate", facts.kept_keys[target]))
         duplicate_keys[row - offset] = facts.kept_keys[target]
+    if balanced is not None:
+        alive = np.array([not r for r in reasons], dtype=bool)
+        for position, detail in balanced[0].balanced_out(rules.keys, balanced[1], alive):
+            reasons[position].append(("balanced_out", detail))
     primary = [r[0][0] if r else "kept" for r in reasons]
     table = pa.table(
         {
@@ -340,13 +387,18 @@ def decide(
     it is None (a dry run: the same decisions, only counted)."""
     paths = shard_paths(raw_dir, scores_dir)
     threshold = _clip_threshold(paths, options)
-    facts, overlap, total = _global_steps(paths, options, threshold)
+    balancer = options.balancer(scores_dir)
+    facts, overlap, total = _global_steps(paths, options, threshold, balancer)
+    if balancer is not None:
+        hits = [*facts.eval_hits.values(), facts.duplicates[:, 0]]
+        balancer.settle(np.concatenate(hits))
     funnel: Counter = Counter()
     with _decisions_writer(target) as writer:
         offset = 0
-        for shard, raw, scores in paths:
-            rules = ShardRules(read_shard(raw, scores, options), options, threshold)
-            table, counts = _shard_decisions(shard, rules, offset, facts)
+        for path in paths:
+            rules, ids = _shard_rules(path, options, threshold, balancer)
+            balanced = (balancer, ids) if balancer is not None else None
+            table, counts = _shard_decisions(path[0], rules, offset, facts, balanced)
             funnel.update(counts)
             if writer is not None:
                 writer.write_table(table)

@@ -14,6 +14,7 @@ def raw_shards(workspace: Workspace) -> int:
 
 SCORES = (
     View("scores", "scores/[0-9]*.parquet", per_shard=True),
+    View("entries", "scores/entries/[0-9]*.parquet", per_shard=True),
     View("head_scores", "scores/heads/[0-9]*.parquet", per_shard=True),
 )
 DECISIONS = (View("decisions", "decisions.parquet"),)

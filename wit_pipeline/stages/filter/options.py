@@ -19,6 +19,7 @@ from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 SCORING = "scoring"
 DECISIONS = "decisions"
 PHASES = "phases"
+METADATA = "metadata balancing (MetaCLIP)"
 SAFETY = "safety: classifier heads, blocklists, semantic dedupe"
 DEDUPE = DedupeRule()
 
@@ -116,6 +117,33 @@ class Options(StageOptions):
         "folder (or fsspec URL) of eval images or shards: drop samples that match them",
         metavar="PATH",
         group=DECISIONS,
+        input_file=True,
+    )
+    entries: str | None = option(
+        None,
+        "entry list (one per line, or MetaCLIP's JSON list): match every caption against it "
+        "(substrings between spaces), cached in scores/entries/",
+        metavar="FILE",
+        group=METADATA,
+        input_file=True,
+    )
+    require_entry: bool = option(
+        False, "drop captions that match no entry (no_entry)", group=METADATA
+    )
+    balance_cap: int | None = option(
+        None,
+        "keep a sample of an entry matched more than T times with probability T/count; "
+        "it stays if any of its entries keeps it (balanced_out; MetaCLIP: 20000 at 400M)",
+        type=positive_int,
+        metavar="T",
+        group=METADATA,
+    )
+    balance_seed: int = option(
+        0,
+        "seed of the balancing draws (default: 0)",
+        type=non_negative_int,
+        metavar="SEED",
+        group=METADATA,
     )
     classifier: list[str] = option(
         [],
@@ -125,6 +153,7 @@ class Options(StageOptions):
         many=True,
         action="extend",
         group=SAFETY,
+        input_file=True,
     )
     drop_if: list[str] = option(
         [],
@@ -148,6 +177,7 @@ class Options(StageOptions):
         "dropped as blocklisted and never shown",
         metavar="FILE",
         group=SAFETY,
+        input_file=True,
     )
     blocklist_distance: int = option(
         4,
@@ -193,6 +223,8 @@ class Options(StageOptions):
             raise InputError(f"--keep-fraction {self.keep_fraction}: must be in (0, 1]")
         if self.score_only and (self.decide_only or self.dry_run):
             raise InputError("--score-only cannot go with --decide-only or --dry-run")
+        if self.entries is None and (self.require_entry or self.balance_cap is not None):
+            raise InputError("--require-entry and --balance-cap need an entry list (--entries)")
         self._validate_safety()
 
     def _validate_safety(self) -> None:

@@ -39,8 +39,6 @@ SCORE_COLUMNS = [
     "clip_model",
     "error",
 ]
-RULES = ("too_small", "bad_aspect_ratio", "few_caption_words", "wrong_lang", "low_clip_score")
-"""The per-sample rules after the errors, in the order their reasons are listed."""
 
 
 def shard_paths(raw_dir: Path, scores_dir: Path) -> list[tuple[str, Path, Path]]:
@@ -82,8 +80,15 @@ def _ints(column: pa.ChunkedArray, fill: int = 0) -> np.ndarray:
 class ShardRules:
     """Which rules drop which samples of one shard, from its joined table."""
 
-    def __init__(self, table: pa.Table, options: DecideOptions, threshold: float | None) -> None:
+    def __init__(
+        self,
+        table: pa.Table,
+        options: DecideOptions,
+        threshold: float | None,
+        no_entry: np.ndarray | None = None,
+    ) -> None:
         self.table, self.options, self.threshold = table, options, threshold
+        self.no_entry = no_entry
         self.count = table.num_rows
         self.keys = table.column("key")
         status = table.column("status")
@@ -130,7 +135,10 @@ class ShardRules:
             "few_caption_words": self.words < options.min_caption_words,
             "wrong_lang": np.zeros(self.count, dtype=bool),
             "low_clip_score": np.zeros(self.count, dtype=bool),
+            "no_entry": np.zeros(self.count, dtype=bool),
         }
+        if self.no_entry is not None:
+            masks["no_entry"] = self.no_entry
         if options.langs:
             value_set = pa.array(sorted(options.langs), pa.string())
             known = pc.fill_null(pc.is_in(lang, value_set=value_set), False)
@@ -187,6 +195,8 @@ class ShardRules:
             return f"{self.words[position]} < {options.min_caption_words}"
         if name == "wrong_lang":
             return str(lang[position])
+        if name == "no_entry":
+            return "the caption matches no entry"
         if name != "low_clip_score":
             return head_detail(self.table, options, name, position)
         score = self.score[position]

@@ -16,6 +16,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
+from wit_pipeline.scoring.entries import EntryList, load_entries
 from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
 from wit_pipeline.stages.filter.options import Options
@@ -32,6 +33,7 @@ class ScoreOptions:
     workers: int = 2
     processes: int = 1
     save_embeddings: bool = False
+    entries: EntryList | None = None
     heads: tuple[HeadSpec, ...] = ()
     progress: bool = True
     engine: Engine = field(default_factory=Engine)
@@ -151,6 +153,17 @@ def filter_stage(
     summary = FilterSummary(shards=len(shards))
     if score_options is not None:
         summary.scored, summary.cached = score(workspace, score_options, shards)
+        if score_options.entries is not None:
+            from wit_pipeline.stages.filter.entries import match_entries
+
+            match_entries(
+                workspace.raw_dir,
+                workspace.scores_dir,
+                score_options.entries,
+                shards,
+                score_options.engine,
+                score_options.processes,
+            )
     if decide_options is not None:
         target = None if dry_run else workspace.decisions_path
         summary.decisions = decide(workspace.raw_dir, workspace.scores_dir, decide_options, target)
@@ -166,12 +179,14 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
     from wit_pipeline.stages.filter.decontaminate import load_eval_sets
     from wit_pipeline.stages.filter.head_rules import parse_rules
 
+    entries = load_entries(options.entries) if options.entries else None
     none = options.clip_model == "none"
     clip = None if none else ClipSpec(options.clip_model, options.pretrained)
     score_options = same_named(
         ScoreOptions,
         options,
         clip=clip,
+        entries=entries,
         heads=tuple(HeadSpec.parse(text) for text in options.classifier),
         progress=engine.progress,
         engine=engine,
@@ -182,6 +197,7 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
         langs=codes(options.lang),
         dedupe=not options.no_dedupe,
         eval_sets=load_eval_sets(options.decontaminate) if options.decontaminate else (),
+        entries=entries,
         head_rules=parse_rules(options.drop_if, options.keep_if),
         blocklist=(
             load_blocklist(options.blocklist, options.blocklist_distance)

@@ -33,6 +33,7 @@ class Options(StageOptions):
         None,
         "also blur the faces this model finds (OpenCV Haar cascade .xml or YuNet .onnx)",
         metavar="FILE",
+        input_file=True,
     )
     processes: int = option(
         1, "shards written at once (default: 1)", type=positive_int, runtime=True
