@@ -34,9 +34,6 @@ class Blocklist:
     phashes: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint64))
     distance: int = 4
 
-    def __len__(self) -> int:
-        return len(self.sha256) + self.phashes.size
-
     def match(
         self, sha256: pa.ChunkedArray | None, phash: np.ndarray, hashed: np.ndarray
     ) -> list[str | None]:

@@ -40,7 +40,9 @@ def with_safety_columns(
     return table
 
 
-def blocked(table: pa.Table, options: DecideOptions, phash: np.ndarray, hashed: np.ndarray):
+def blocked(
+    table: pa.Table, options: DecideOptions, phash: np.ndarray, hashed: np.ndarray
+) -> list[str | None]:
     """Per sample, why the blocklist drops it (None: it does not)."""
     if options.blocklist is None:
         return [None] * table.num_rows

@@ -83,11 +83,15 @@ def stored_boxes(
     scale = (min if mode == "border" else max)(width / ow, height / oh)
     cw, ch = ow * scale / width, oh * scale / height
     left, top = (1.0 - cw) / 2, (1.0 - ch) / 2
-    clip = lambda v: min(1.0, max(0.0, v))  # noqa: E731 - a one-line clamp
     return [
-        (clip(left + x0 * cw), clip(top + y0 * ch), clip(left + x1 * cw), clip(top + y1 * ch))
+        (_unit(left + x0 * cw), _unit(top + y0 * ch), _unit(left + x1 * cw), _unit(top + y1 * ch))
         for x0, y0, x1, y1 in boxes
     ]
+
+
+def _unit(value: float) -> float:
+    """`value` clamped to [0, 1] (a cropped-away part of a box)."""
+    return min(1.0, max(0.0, value))
 
 
 def blur_image(image: Image.Image, boxes: list[Box]) -> Image.Image:
