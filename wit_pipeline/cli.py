@@ -36,6 +36,7 @@ COMMAND_MODULES = (
     "stages",
     "verify_shards",
     "select",
+    "build_entries",
     "sql",
     "testweb",
 )

@@ -35,6 +35,7 @@ from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.tar import Member, TarIndex, index_tar
 from wit_pipeline.core.validate import require_valid
+from wit_pipeline.stages.shard.blur import BlurSpec, check_column
 
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
 OPTIONAL_MEMBERS = ("txt",)
@@ -80,6 +81,7 @@ class ShardJob:
     first_position: int
     key_width: int
     rows: pa.Table
+    blur: BlurSpec | None = None
 
     def samples(self) -> Iterator[PlannedSample]:
         """The shard's samples in output order, each with its key (its global position)."""
@@ -245,17 +247,25 @@ def make_plan(
     out_dir: Path | str,
     samples_per_shard: int,
     seed: int,
+    blur: BlurSpec | None = None,
     output_format: str = "webdataset",
 ) -> Plan:
     """Split the seed's permutation of the kept samples into shards of `samples_per_shard`
     (`.tar` or `.parquet` files by `output_format`); each job holds its own samples' rows (a
-    few tens of bytes each), never the whole plan as objects."""
+    few tens of bytes each), never the whole plan as objects. With `blur`, its box column is
+    checked first and it is part of the plan."""
     if samples_per_shard < 1:
         raise InputError(f"--samples-per-shard must be at least 1, got {samples_per_shard}")
     extension = FORMATS[output_format]
     tag = "" if output_format == "webdataset" else f":{output_format}"
     digest = hashlib.sha256(f"{seed}:{samples_per_shard}{tag}".encode())
+    if blur is not None:
+        digest.update(f":blur {blur.column} {blur.detector}".encode())
     kept, untrusted = trusted_rows(load_kept(decisions_path))
+    if blur is not None and blur.column is not None:
+        for raw_shard, start, count in _raw_runs(kept):
+            keys = kept["key"].slice(start, count).to_pylist()
+            check_column(raw_dir, raw_shard, blur.column, keys)
     usable, rejected = _usable(kept, raw_dir, digest)
     rejected = untrusted + rejected
     if usable.num_rows == 0:
@@ -274,6 +284,7 @@ def make_plan(
             first_position=i * samples_per_shard,
             key_width=key_width(usable.num_rows),
             rows=usable.take(order[i * samples_per_shard : (i + 1) * samples_per_shard]),
+            blur=blur,
         )
         for i in range(count)
     ]

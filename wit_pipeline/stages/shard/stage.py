@@ -29,6 +29,8 @@ from wit_pipeline.core.executor import Engine, Unit, forget_units, mark_stage_do
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.shard.blur import BlurSpec
+from wit_pipeline.stages.shard.detect import load_detector
 from wit_pipeline.stages.shard.layout import (
     MANIFEST_FILE,
     OUTPUT_FILES,
@@ -199,6 +201,7 @@ def write_shards(
     processes: int = 1,
     progress: bool = False,
     engine: Engine | None = None,
+    blur: BlurSpec | None = None,
     output_format: str = "webdataset",
 ) -> ShardSummary:
     """Write the kept samples of `workspace` as shuffled WebDataset shards (parquet ones with
@@ -209,8 +212,16 @@ def write_shards(
     target = str(out) if out is not None else str(workspace.shards_dir)
     if storage.is_remote(target):
         storage.url_to_fs(target)
+    if blur is not None and blur.detector is not None:
+        load_detector(blur.detector)  # a bad model file stops the run before any shard
     plan = make_plan(
-        workspace.decisions_path, workspace.raw_dir, target, samples_per_shard, seed, output_format
+        workspace.decisions_path,
+        workspace.raw_dir,
+        target,
+        samples_per_shard,
+        seed,
+        blur=blur,
+        output_format=output_format,
     )
     workspace.prepare()
     _make_folder(target)
@@ -257,5 +268,10 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> ShardSummary:
         processes=options.processes,
         progress=engine.progress,
         engine=engine,
+        blur=(
+            BlurSpec(options.blur_boxes, options.face_detector)
+            if options.blur_boxes or options.face_detector
+            else None
+        ),
         output_format=options.format,
     )

@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.stages.shard.blur import Blurrer
 from wit_pipeline.stages.shard.plan import PlannedSample, ShardJob
 
 MANIFEST_PARTS = ".manifest-parts"
@@ -119,22 +120,43 @@ def sample_json(sample: PlannedSample, raw_meta: dict[str, Any], caption: str) -
     }
 
 
-def _record(raw: RawFiles, sample: PlannedSample) -> tuple[dict[str, Any], bytes]:
-    """A sample's output JSON and its caption's bytes, read from its raw members."""
+def _record(raw: RawFiles, sample: PlannedSample) -> tuple[dict[str, Any], bytes, dict[str, Any]]:
+    """A sample's output JSON, its caption's bytes and its raw JSON, read from its members."""
     txt, meta = sample.members["txt"], sample.members["json"]
     caption = raw.read(sample.raw_tar, txt.offset, txt.size)
     raw_meta = json.loads(raw.read(sample.raw_tar, meta.offset, meta.size))
-    return sample_json(sample, raw_meta, caption.decode("utf-8")), caption
+    return sample_json(sample, raw_meta, caption.decode("utf-8")), caption, raw_meta
+
+
+def _blurred(
+    raw: RawFiles,
+    sample: PlannedSample,
+    raw_meta: dict[str, Any],
+    record: dict[str, Any],
+    blurrer: Blurrer | None,
+) -> bytes | None:
+    """The sample's image blurred (noted in `record`), or None when it stays as it was."""
+    if blurrer is None:
+        return None
+    jpg = sample.members["jpg"]
+    image = raw.read(sample.raw_tar, jpg.offset, jpg.size)
+    blurred = blurrer(image, raw_meta, Path(sample.raw_tar).stem)
+    record["blurred"] = blurred is not None
+    return blurred
 
 
 def _write_sample(
-    tar: tarfile.TarFile, raw: RawFiles, sample: PlannedSample
+    tar: tarfile.TarFile, raw: RawFiles, sample: PlannedSample, blurrer: Blurrer | None
 ) -> tuple[dict[str, Any], int]:
     """Append one sample's three members; its JSON and the offset of its first header."""
     offset = tar.offset
     jpg = sample.members["jpg"]
-    record, caption = _record(raw, sample)
-    tar.addfile(tar_info(f"{sample.key}.jpg", jpg.size), raw.at(sample.raw_tar, jpg.offset))
+    record, caption, raw_meta = _record(raw, sample)
+    blurred = _blurred(raw, sample, raw_meta, record, blurrer)
+    if blurred is not None:
+        tar.addfile(tar_info(f"{sample.key}.jpg", len(blurred)), io.BytesIO(blurred))
+    else:
+        tar.addfile(tar_info(f"{sample.key}.jpg", jpg.size), raw.at(sample.raw_tar, jpg.offset))
     tar.addfile(tar_info(f"{sample.key}.txt", len(caption)), io.BytesIO(caption))
     encoded = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
     tar.addfile(tar_info(f"{sample.key}.json", len(encoded)), io.BytesIO(encoded))
@@ -148,16 +170,21 @@ def _manifest_row(record: dict[str, Any], shard: str, offset: int) -> dict[str, 
     return row
 
 
-def _write_parquet(path: Path, raw: RawFiles, job: ShardJob) -> list[dict[str, Any]]:
+def _write_parquet(
+    path: Path, raw: RawFiles, job: ShardJob, blurrer: Blurrer | None
+) -> list[dict[str, Any]]:
     """Write `job`'s samples as rows of a parquet shard at `path`; their manifest rows (the
     offset: the row's number in the shard)."""
     rows, batch = [], []
     with pq.ParquetWriter(path, PARQUET_SCHEMA) as writer:
         for number, sample in enumerate(job.samples()):
             jpg = sample.members["jpg"]
-            record, caption = _record(raw, sample)
-            image = {"bytes": raw.read(sample.raw_tar, jpg.offset, jpg.size),
-                     "path": f"{sample.key}.jpg"}  # fmt: skip
+            record, caption, raw_meta = _record(raw, sample)
+            blurred = _blurred(raw, sample, raw_meta, record, blurrer)
+            data = (
+                blurred if blurred is not None else raw.read(sample.raw_tar, jpg.offset, jpg.size)
+            )
+            image = {"bytes": data, "path": f"{sample.key}.jpg"}
             encoded = json.dumps(record, sort_keys=True, ensure_ascii=False)
             batch.append({"key": sample.key, "image": image,
                           "caption": caption.decode("utf-8"), "json": encoded})  # fmt: skip
@@ -170,12 +197,14 @@ def _write_parquet(path: Path, raw: RawFiles, job: ShardJob) -> list[dict[str, A
     return rows
 
 
-def _write_tar(path: Path, raw: RawFiles, job: ShardJob) -> list[dict[str, Any]]:
+def _write_tar(
+    path: Path, raw: RawFiles, job: ShardJob, blurrer: Blurrer | None
+) -> list[dict[str, Any]]:
     """Write `job`'s samples as a tar at `path`; their manifest rows."""
     rows = []
     with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT) as tar:
         for sample in job.samples():
-            record, offset = _write_sample(tar, raw, sample)
+            record, offset = _write_sample(tar, raw, sample, blurrer)
             rows.append(_manifest_row(record, job.name, offset))
     return rows
 
@@ -184,10 +213,11 @@ def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
     """Write `job` as FOLDER/NAME (.tar or .parquet) and its manifest part, each atomically;
     its facts."""
     raw = RawFiles()
+    blurrer = Blurrer(job.blur, Path(job.raw_dir)) if job.blur is not None else None
     write = _write_parquet if job.name.endswith(".parquet") else _write_tar
     try:
         with atomic_path(folder / job.name) as temp:
-            rows = write(temp, raw, job)
+            rows = write(temp, raw, job, blurrer)
             manifest = pa.Table.from_pylist(rows, schema=load_schema("manifest").arrow)
             with atomic_path(folder / MANIFEST_PARTS / manifest_part(job.name)) as part:
                 pq.write_table(manifest, part)
