@@ -134,3 +134,20 @@ def test_adopt_from_an_fsspec_url(img2dataset_output, tmp_path):
     assert _adopt(workspace.root, "memory://adopt-src") == 0
     for path in source.glob("*.tar"):
         assert (workspace.raw_dir / path.name).read_bytes() == path.read_bytes()
+
+
+def test_adopt_in_a_run_config_then_up_to_date(img2dataset_output, tmp_path):
+    from wit_pipeline import api
+
+    config = {
+        "workdir": str(tmp_path / "w"),
+        "scrape": False,
+        "download": False,
+        "adopt": {"path": str(img2dataset_output["webdataset"])},
+        "filter": {"clip_model": "none", "workers": 0},
+        "shard": {"samples_per_shard": 8},
+        "report": False,
+    }
+    first = api.run(config)
+    assert [(o.stage, o.ran) for o in first] == [("adopt", True), ("filter", True), ("shard", True)]
+    assert [o.ran for o in api.run(config)] == [False, False, False]
