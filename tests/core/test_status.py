@@ -172,7 +172,7 @@ def _complete(workspace, stages):
 @pytest.mark.parametrize(
     ("stages", "suggestion"),
     [
-        ((), "wit-pipeline scrape SOURCE...   (or wit-pipeline download URLS.parquet)"),
+        ((), "wit-pipeline scrape SOURCE...   (or download URLS.parquet, or adopt FOLDER)"),
         (("raw",), "wit-pipeline filter"),
         (("raw", "scores"), "wit-pipeline filter"),
         (("raw", "scores", "decisions"), "wit-pipeline shard"),

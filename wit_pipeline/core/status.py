@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from wit_pipeline.core.stage import Output
 
 ABSENT, PARTIAL, COMPLETE = "absent", "partial", "complete"
-FIRST_STEP = "scrape SOURCE...   (or wit-pipeline download URLS.parquet)"
+FIRST_STEP = "scrape SOURCE...   (or download URLS.parquet, or adopt FOLDER)"
 DONE = 'nothing left to build; query the dataset with wit-pipeline sql "SELECT ..."'
 
 
