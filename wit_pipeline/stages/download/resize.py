@@ -1,0 +1,153 @@
+"""The download's resize backends, both with img2dataset's Resizer's contract: the body in, then
+(encoded image, width, height, original width, original height, error) out.
+
+- `img2dataset`: img2dataset's own Resizer after our decode routes (decode.py): its exact
+  pixels, byte for byte.
+- `pillow` (the default): JPEGs (RGB or grey) are decoded once by Pillow at a reduced DCT scale
+  (libjpeg's draft mode) when the target size allows, area-resampled to the Resizer's exact
+  output size, padded or cropped where it would, and encoded once with the same settings. The
+  size and aspect checks are made from the header, before any decode. Every other image, and a
+  JPEG that Pillow cannot decode whole, takes the exact path, so damaged files keep the
+  Resizer's own outcome.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from PIL import Image
+
+from wit_pipeline.stages.download.decode import resizer_input
+from wit_pipeline.stages.download.image import ImageHeader
+
+BACKENDS = ("pillow", "img2dataset")
+Resized = tuple[bytes | None, int | None, int | None, int | None, int | None, str | None]
+"""Encoded image, width, height, original width, original height, error (the Resizer's)."""
+FAST_FORMATS = frozenset({"jpeg"})
+FAST_MODES = frozenset({"RGB", "L"})
+DRAFT_GAP = 2
+"""The DCT-scaled decode keeps at least this many pixels per output pixel on each side, so the
+final area resample still averages: a person cannot tell it from the full-size path."""
+ENCODERS = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}
+
+
+class Backend(Protocol):
+    """A resize backend: the Resizer's contract, taking the body and its header."""
+
+    def __call__(self, body: bytes, header: ImageHeader | None) -> Resized: ...
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """What the Resizer would do to a picture of a given size, decided from its size alone."""
+
+    size: tuple[int, int] | None
+    """Resampled (width, height), or None to keep the decoded picture."""
+    downscale: bool
+    frame: str
+    """`pad` (border: centred on a white square), `crop` (centre square) or `none`."""
+
+
+def refusal(width: int, height: int, min_image_size: int, max_aspect_ratio: float) -> str | None:
+    """The Resizer's error for a picture of this size, or None when it passes its checks."""
+    if min(width, height) < min_image_size:
+        return "image too small"
+    if max(width, height) / min(width, height) > max_aspect_ratio:
+        return "aspect ratio too large"
+    return None
+
+
+def geometry(width: int, height: int, image_size: int, mode: str, only_if_bigger: bool) -> Geometry:
+    """The Resizer's resampling for a picture of this size (albumentations' Smallest/Longest
+    MaxSize: scale the chosen side to `image_size`, round the other, then pad or crop)."""
+    if mode in ("keep_ratio", "center_crop"):
+        side, frame = min(width, height), "crop" if mode == "center_crop" else "none"
+    elif mode in ("border", "keep_ratio_largest"):
+        side, frame = max(width, height), "pad" if mode == "border" else "none"
+    else:
+        return Geometry(None, False, "none")
+    downscale = side > image_size
+    if only_if_bigger and not downscale:
+        return Geometry(None, False, "none")
+    scale = image_size / side
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return Geometry(size, downscale, frame)
+
+
+class ExactResizer:
+    """img2dataset's Resizer behind our decode routes: its pixels, byte for byte."""
+
+    def __init__(self, resizer: Any) -> None:
+        self._resizer = resizer
+
+    def __call__(self, body: bytes, header: ImageHeader | None) -> Resized:
+        """OSError or ValueError when our own decode route cannot read the body."""
+        stream = resizer_input(body, header)
+        return self._resizer(stream)
+
+
+class PillowResizer:
+    """Reduced-scale JPEG decoding and Pillow resampling, the exact path for everything else."""
+
+    def __init__(self, resizer: Any, exact: Backend) -> None:
+        self._resizer = resizer
+        self._exact = exact
+
+    def __call__(self, body: bytes, header: ImageHeader | None) -> Resized:
+        """The Resizer's outcome for this body, from the fast path where it applies."""
+        if header is None or header.format not in FAST_FORMATS or header.mode not in FAST_MODES:
+            return self._exact(body, header)
+        resizer = self._resizer
+        refused = refusal(
+            header.width, header.height, resizer.min_image_size, resizer.max_aspect_ratio
+        )
+        if refused:
+            return None, None, None, None, None, refused
+        plan = geometry(
+            header.width,
+            header.height,
+            resizer.image_size,
+            resizer.resize_mode.name,
+            resizer.resize_only_if_bigger,
+        )
+        if plan.size is None or not plan.downscale:
+            return self._exact(body, header)
+        try:
+            picture = self._resampled(body, plan.size)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            return self._exact(body, header)
+        framed = self._framed(picture, plan)
+        return self._encoded(framed), *framed.size, header.width, header.height, None
+
+    def _resampled(self, body: bytes, size: tuple[int, int]) -> Image.Image:
+        """Decoded once, at reduced DCT scale where the size allows, and resampled to `size`."""
+        with Image.open(io.BytesIO(body)) as image:
+            image.draft(image.mode, (DRAFT_GAP * size[0], DRAFT_GAP * size[1]))
+            image.load()
+            if image.size == size:
+                return image.copy()
+            return image.resize(size, Image.Resampling.HAMMING)
+
+    def _framed(self, picture: Image.Image, plan: Geometry) -> Image.Image:
+        """Padded on white to a centred square (border) or cropped to the centre square."""
+        side = self._resizer.image_size
+        width, height = picture.size
+        if plan.frame == "crop":
+            left, top = (width - side) // 2, (height - side) // 2
+            return picture.crop((left, top, left + side, top + side))
+        if plan.frame == "pad" and (width < side or height < side):
+            square = Image.new(picture.mode, (side, side), 255 if picture.mode == "L" else "white")
+            square.paste(picture, ((side - width) // 2, (side - height) // 2))
+            return square
+        return picture
+
+    def _encoded(self, picture: Image.Image) -> bytes:
+        """Encoded as the Resizer would: its format and quality (PNG: compression level)."""
+        fmt = self._resizer.encode_format
+        quality = self._resizer.encode_params[1]
+        settings = {"compress_level": quality} if fmt == "png" else {"quality": quality}
+        out = io.BytesIO()
+        picture.save(out, format=ENCODERS[fmt], **settings)
+        return out.getvalue()
