@@ -7,8 +7,8 @@
   (libjpeg's draft mode) when the target size allows, area-resampled to the Resizer's exact
   output size, padded or cropped where it would, and encoded once with the same settings. The
   size and aspect checks are made from the header, before any decode. Every other image, and a
-  JPEG that Pillow cannot decode whole, takes the exact path, so damaged files keep the
-  Resizer's own outcome.
+  JPEG that Pillow cannot decode whole or encode, takes the exact path, so damaged files (and
+  outputs past JPEG's 65,535 px) keep the Resizer's own outcome.
 """
 
 from __future__ import annotations
@@ -115,11 +115,11 @@ class PillowResizer:
         if plan.size is None or not plan.downscale:
             return self._exact(body, header)
         try:
-            picture = self._resampled(body, plan.size)
+            framed = self._framed(self._resampled(body, plan.size), plan)
+            encoded = self._encoded(framed)
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
             return self._exact(body, header)
-        framed = self._framed(picture, plan)
-        return self._encoded(framed), *framed.size, header.width, header.height, None
+        return encoded, *framed.size, header.width, header.height, None
 
     def _resampled(self, body: bytes, size: tuple[int, int]) -> Image.Image:
         """Decoded once, at reduced DCT scale where the size allows, and resampled to `size`."""
