@@ -72,7 +72,7 @@ def photo_sized(real_photos) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize(
-    "size", [(1999, 1001), (640, 480), (257, 256), (300, 1200), (1000, 1000), (3000, 9)]
+    "size", [(1999, 1001), (640, 480), (257, 256), (300, 1200), (1000, 1000), (1500, 40)]
 )
 def test_sizes_match_the_resizer(mode, size):
     fast, exact = _both(_jpeg(_gradient(*size)), resize_mode=mode)
