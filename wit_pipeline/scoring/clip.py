@@ -51,13 +51,17 @@ def _mtime(path: Path) -> int:
 
 
 def resolve_device(device: str) -> str:
-    """`auto` is cuda when a GPU is visible, else cpu; others are checked."""
+    """`auto` is cuda when a GPU is visible, else cpu; others (cuda, cuda:N) are checked."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is visible (use --device cpu or auto)")
+    if device.startswith("cuda:"):
+        index, visible = int(device.removeprefix("cuda:")), torch.cuda.device_count()
+        if index >= visible:
+            raise InputError(f"--devices {device}: only {visible} CUDA devices are visible")
     return device
 
 
@@ -90,12 +94,12 @@ class ClipScorer:
                 ) from exc
             raise InputError(f"--clip-model {spec.model}: unknown open_clip model") from exc
         model.eval()
-        if self.device == "cuda":
+        if self.device.startswith("cuda"):
             model = model.half()
         self.model, self.preprocess = model, preprocess
         self.input_side = input_side(model)
         self.tokenizer = open_clip.get_tokenizer(spec.model)
-        self.dtype = torch.float16 if self.device == "cuda" else torch.float32
+        self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         self.calls = 0
 
     def score(self, images, captions: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

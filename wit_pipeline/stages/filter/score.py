@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.core.tar import IMAGE_EXTENSIONS, TarIndex, index_tar
+from wit_pipeline.core.tar import IMAGE_EXTENSIONS, Member, TarIndex, index_tar
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
 from wit_pipeline.scoring.language import detect_language
+from wit_pipeline.stages.filter.device_scoring import DeviceInputs, TensorSteps, decode_on_device
 from wit_pipeline.stages.filter.sample_facts import (
     DeviceNormalised,
     Item,
@@ -49,6 +50,9 @@ class ScoreJob:
     batch_size: int = 64
     workers: int = 0
     save_embeddings: bool = False
+    decode_on: str = "auto"
+    """Where the CLIP input is made: `cpu` (the workers, PIL), `device` (device_scoring.py) or
+    `auto` (device on a GPU)."""
 
 
 def _resize_mode(raw_dir: Path, shard: str) -> str:
@@ -148,6 +152,36 @@ def _cached_rows(path: Path, keys: list[str]) -> list[dict[str, Any]] | None:
     return rows if [r["key"] for r in rows] == keys else None
 
 
+def _device_inputs(job: ScoreJob, scorer: ClipScorer | None) -> DeviceInputs | None:
+    """The device path of this job's CLIP input, or None for the workers' CPU path (no model,
+    `--decode-on cpu`, or a preprocessing without a tensor twin)."""
+    if scorer is None or not decode_on_device(job.decode_on, scorer.device):
+        return None
+    steps = TensorSteps.of(scorer.preprocess)
+    return DeviceInputs(steps, scorer.preprocess, scorer.device) if steps else None
+
+
+def _bodies(tar_path: Path, members: list[Member]) -> list[bytes]:
+    """The bytes of these tar members, through one handle."""
+    with open(tar_path, "rb") as handle:
+        out = []
+        for member in members:
+            handle.seek(member.offset)
+            out.append(handle.read(member.size))
+    return out
+
+
+def _device_batch(
+    inputs: DeviceInputs, ready: list[int], bodies: list[bytes], rows: list[dict[str, Any]]
+) -> tuple[Any, list[int]]:
+    """The device-made batch of the samples at `ready` and the indices it holds; a sample it
+    cannot make gets its error in `rows`."""
+    images, kept, failed = inputs.batch(bodies)
+    for position, why in failed.items():
+        rows[ready[position]]["error"] = why
+    return images, [ready[position] for position in kept]
+
+
 def score_shard(job: ScoreJob) -> dict[str, Any]:
     """Score one raw shard into scores/SHARD.parquet (atomically); returns counts."""
     from torch.utils.data import DataLoader
@@ -170,22 +204,28 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
             rows[index].update(caption_facts(samples[index].get("caption")), error=problem)
     if cached is None:
         detect_language("load the language model once, before the workers fork")
-    split = DeviceNormalised.split(scorer.preprocess) if scorer else None
-    transform = split or (scorer.preprocess if scorer else None)
+    device_inputs = _device_inputs(job, scorer)
+    split = DeviceNormalised.split(scorer.preprocess) if scorer and not device_inputs else None
+    transform = None if device_inputs else split or (scorer.preprocess if scorer else None)
     clip_side = scorer.input_side if scorer else 0
     dataset = SampleFacts(items, transform, facts=cached is None, clip_side=clip_side)
+    members = {item.index: item.image for item in items}
     loader = DataLoader(
         dataset,
         batch_size=job.batch_size,
         num_workers=job.workers,
         collate_fn=collate,
-        pin_memory=scorer is not None and scorer.device == "cuda",
+        pin_memory=scorer is not None and scorer.device.startswith("cuda"),
     )
     embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
     try:
         for updates, ready, images in loader:
             for index, facts in updates:
                 rows[index].update(facts)
+            if device_inputs is not None:
+                ready = [index for index, _ in updates if not rows[index]["error"]]
+                bodies = _bodies(raw_dir / f"{job.shard}.tar", [members[i] for i in ready])
+                images, ready = _device_batch(device_inputs, ready, bodies, rows)
             if scorer and ready:
                 captions = [samples[i].get("caption") or "" for i in ready]
                 if split is not None:

@@ -17,6 +17,7 @@ from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
+from wit_pipeline.stages.filter.device_scoring import parse_devices
 from wit_pipeline.stages.filter.options import Options
 from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
 
@@ -27,6 +28,9 @@ class ScoreOptions:
 
     clip: ClipSpec | None = field(default_factory=ClipSpec)
     device: str = "auto"
+    devices: str = "auto"
+    """Comma list of devices (cuda:0,cuda:1), shards spread over them; auto: `device`."""
+    decode_on: str = "auto"
     batch_size: int = 64
     workers: int = 2
     processes: int = 1
@@ -90,24 +94,26 @@ def score(
             (workspace.scores_dir / f"{shard}.parquet").unlink(missing_ok=True)
         elif wanted is not None and info.get("clip_model") != wanted:
             forget_units(workspace.scores_dir, [shard])
+    devices = parse_devices(options.devices) or [options.device]
     jobs = [
         ScoreJob(
             shard=s,
             raw_dir=str(workspace.raw_dir),
             scores_dir=str(workspace.scores_dir),
             clip=options.clip,
-            device=options.device,
+            device=devices[n % len(devices)],
             batch_size=options.batch_size,
             workers=options.workers,
             save_embeddings=options.save_embeddings,
+            decode_on=options.decode_on,
         )
-        for s in shards
+        for n, s in enumerate(shards)
     ]
     result = run_units(
         workspace.scores_dir,
         [Unit(j.shard, j) for j in jobs],
         score_shard,
-        processes=options.processes,
+        processes=max(options.processes, len(devices)),
         desc="score",
         progress=options.progress,
         engine=options.engine,
