@@ -88,7 +88,8 @@ class TensorSteps:
         )
 
     def pixels(self, image: Any) -> Any:
-        """A (3, H, W) uint8 tensor resized and cropped as the PIL steps would."""
+        """uint8 (3, H, W), or (N, 3, H, W) of one size, resized and cropped as the PIL steps
+        would."""
         from torchvision.transforms import functional
 
         resized = functional.resize(
@@ -142,21 +143,35 @@ class DeviceInputs:
         with Image.open(io.BytesIO(body)) as image:
             return self.preprocess(image).to(self.device)
 
+    def _crops(self, decoded: list[Any | None]) -> dict[int, Any]:
+        """The resized, cropped uint8 picture of each decoded position: pictures of one size
+        (most of a shard: the download wrote them at one size) resized together, in one call."""
+        import torch
+
+        by_size: dict[tuple[int, ...], list[int]] = {}
+        for position, image in enumerate(decoded):
+            if image is not None:
+                by_size.setdefault(tuple(image.shape), []).append(position)
+        crops: dict[int, Any] = {}
+        for positions in by_size.values():
+            stacked = torch.stack([decoded[position] for position in positions])
+            crops.update(zip(positions, self.steps.pixels(stacked), strict=True))
+        return crops
+
     def batch(self, bodies: list[bytes]) -> tuple[Any | None, list[int], dict[int, str]]:
         """The normalised input batch, the positions of `bodies` in it (in order), and why
         each of the others could not be made."""
         import torch
 
         decoded = self._decoded(bodies)
-        crops: dict[int, Any] = {}
+        crops = self._crops(decoded)
         floats: dict[int, Any] = {}
         failed: dict[int, str] = {}
-        for position, (body, image) in enumerate(zip(bodies, decoded, strict=True)):
+        for position, body in enumerate(bodies):
+            if decoded[position] is not None:
+                continue
             try:
-                if image is not None:
-                    crops[position] = self.steps.pixels(image)
-                else:
-                    floats[position] = self._on_cpu(body)
+                floats[position] = self._on_cpu(body)
             except Exception as exc:
                 failed[position] = f"decode_error: {type(exc).__name__}: {exc}"[:200]
         self.fallbacks += len(floats)
