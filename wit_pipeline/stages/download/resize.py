@@ -14,13 +14,17 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PIL import Image
 
 from wit_pipeline.stages.download.decode import resizer_input
 from wit_pipeline.stages.download.image import ImageHeader
+
+if TYPE_CHECKING:
+    from wit_pipeline.stages.download.shard import ResizeOptions
 
 BACKENDS = ("pillow", "img2dataset")
 Resized = tuple[bytes | None, int | None, int | None, int | None, int | None, str | None]
@@ -78,13 +82,17 @@ def geometry(width: int, height: int, image_size: int, mode: str, only_if_bigger
 
 
 class ExactResizer:
-    """img2dataset's Resizer behind our decode routes: its pixels, byte for byte."""
+    """img2dataset's Resizer behind our decode routes: its pixels, byte for byte. Made on first
+    use: importing img2dataset takes seconds (it imports torch), which a run whose images all
+    take the fast path never pays."""
 
-    def __init__(self, resizer: Any) -> None:
-        self._resizer = resizer
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make, self._resizer = make, None
 
     def __call__(self, body: bytes, header: ImageHeader | None) -> Resized:
         """OSError or ValueError when our own decode route cannot read the body."""
+        if self._resizer is None:
+            self._resizer = self._make()
         stream = resizer_input(body, header)
         return self._resizer(stream)
 
@@ -92,26 +100,26 @@ class ExactResizer:
 class PillowResizer:
     """Reduced-scale JPEG decoding and Pillow resampling, the exact path for everything else."""
 
-    def __init__(self, resizer: Any, exact: Backend) -> None:
-        self._resizer = resizer
+    def __init__(self, options: ResizeOptions, exact: Backend) -> None:
+        self._options = options
         self._exact = exact
 
     def __call__(self, body: bytes, header: ImageHeader | None) -> Resized:
         """The Resizer's outcome for this body, from the fast path where it applies."""
         if header is None or header.format not in FAST_FORMATS or header.mode not in FAST_MODES:
             return self._exact(body, header)
-        resizer = self._resizer
+        options = self._options
         refused = refusal(
-            header.width, header.height, resizer.min_image_size, resizer.max_aspect_ratio
+            header.width, header.height, options.min_image_size, options.max_aspect_ratio
         )
         if refused:
             return None, None, None, None, None, refused
         plan = geometry(
             header.width,
             header.height,
-            resizer.image_size,
-            resizer.resize_mode.name,
-            resizer.resize_only_if_bigger,
+            options.image_size,
+            options.resize_mode,
+            options.resize_only_if_bigger,
         )
         if plan.size is None or not plan.downscale:
             return self._exact(body, header)
@@ -133,7 +141,7 @@ class PillowResizer:
 
     def _framed(self, picture: Image.Image, plan: Geometry) -> Image.Image:
         """Padded on white to a centred square (border) or cropped to the centre square."""
-        side = self._resizer.image_size
+        side = self._options.image_size
         width, height = picture.size
         if plan.frame == "crop":
             left, top = (width - side) // 2, (height - side) // 2
@@ -146,8 +154,7 @@ class PillowResizer:
 
     def _encoded(self, picture: Image.Image) -> bytes:
         """Encoded as the Resizer would: its format and quality (PNG: compression level)."""
-        fmt = self._resizer.encode_format
-        quality = self._resizer.encode_params[1]
+        fmt, quality = self._options.encode_format, self._options.encode_quality
         settings = {"compress_level": quality} if fmt == "png" else {"quality": quality}
         out = io.BytesIO()
         picture.save(out, format=ENCODERS[fmt], **settings)

@@ -1,10 +1,10 @@
 """Download one shard of input rows into img2dataset's layout: NNNNN.tar + .parquet + _stats.json.
 
 The fetch is ours (fetch.py); resizing is img2dataset's Resizer or our faster Pillow path with
-its contract (resize.py), and writing is img2dataset's WebDatasetSampleWriter, so the output is
-the format its users' tools read. Rows are fetched and resized on a thread pool with a bounded
-window of work in flight, and written in input order, so keys and rows line up with the input
-however the fetches finish.
+its contract (resize.py), and writing is ours with img2dataset's WebDatasetSampleWriter's files
+(writer.py), so the output is the format its users' tools read. Rows are fetched and resized
+on a thread pool with a bounded window of work in flight, and written in input order, so keys
+and rows line up with the input however the fetches finish.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from wit_pipeline.stages.download.decode import DEFAULT_MAX_DECODE_BYTES, over_b
 from wit_pipeline.stages.download.image import ImageHeader, ImageRejected, inspect_image
 from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
 from wit_pipeline.stages.download.resize import Backend, ExactResizer, PillowResizer
+from wit_pipeline.stages.download.writer import ShardWriter
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -114,9 +115,8 @@ def make_resizer(options: ResizeOptions) -> Any:
 
 def make_backend(options: ResizeOptions) -> Backend:
     """The resize backend the options name, around img2dataset's Resizer (resize.py)."""
-    resizer = make_resizer(options)
-    exact = ExactResizer(resizer)
-    return exact if options.resize_backend == "img2dataset" else PillowResizer(resizer, exact)
+    exact = ExactResizer(partial(make_resizer, options))
+    return exact if options.resize_backend == "img2dataset" else PillowResizer(options, exact)
 
 
 def fetch_row(
@@ -285,8 +285,6 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     marker is dropped while its files are replaced one by one, so no later stage reads a shard
     whose tar and parquet come from two runs.
     """
-    from img2dataset.writer import WebDatasetSampleWriter
-
     start = time.time()
     if job.retry_failed:
         table, keep = _earlier_outcomes(job)
@@ -303,13 +301,8 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     messages: Counter = Counter()
     stem = f"{job.shard_id:05d}"
     with atomic_folder(Path(job.raw_dir), stem) as temp:
-        writer = WebDatasetSampleWriter(
-            job.shard_id,
-            str(temp),
-            True,
-            5,
-            samples_schema(table.schema),
-            job.resize.encode_format,
+        writer = ShardWriter(
+            job.shard_id, str(temp), samples_schema(table.schema), job.resize.encode_format
         )
         try:
             submit = partial(
