@@ -102,15 +102,17 @@ class ClipScorer:
         self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         self.calls = 0
 
-    def score(self, images, captions: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scores of a batch of preprocessed images (N,C,H,W tensor) against their captions,
-        with the normalised image and text embeddings."""
+    def score(self, images, captions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scores of a batch of preprocessed images (N,C,H,W tensor) against their captions
+        (strings, or their tokens already made by the tokenizer), with the normalised image and
+        text embeddings."""
         import torch
 
         self.calls += 1
+        tokens = captions if isinstance(captions, torch.Tensor) else self.tokenizer(captions)
         with torch.inference_mode():
             image = self.model.encode_image(images.to(self.device, self.dtype))
-            text = self.model.encode_text(self.tokenizer(captions).to(self.device))
+            text = self.model.encode_text(tokens.to(self.device))
             image = torch.nn.functional.normalize(image.float(), dim=-1)
             text = torch.nn.functional.normalize(text.float(), dim=-1)
             scores = (image * text).sum(dim=-1)

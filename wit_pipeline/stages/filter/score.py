@@ -30,6 +30,7 @@ from wit_pipeline.stages.filter.sample_facts import (
     caption_facts,
     collate,
 )
+from wit_pipeline.stages.filter.worker_tokens import WithTokens, collate_with_tokens
 
 EMBEDDINGS_DIR = "embeddings"
 FACTS_VERSION = 4
@@ -184,6 +185,7 @@ def _device_batch(
 
 def score_shard(job: ScoreJob) -> dict[str, Any]:
     """Score one raw shard into scores/SHARD.parquet (atomically); returns counts."""
+    import torch
     from torch.utils.data import DataLoader
 
     raw_dir, scores_path = Path(job.raw_dir), Path(job.scores_dir) / f"{job.shard}.parquet"
@@ -208,18 +210,20 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
     split = DeviceNormalised.split(scorer.preprocess) if scorer and not device_inputs else None
     transform = None if device_inputs else split or (scorer.preprocess if scorer else None)
     clip_side = scorer.input_side if scorer else 0
-    dataset = SampleFacts(items, transform, facts=cached is None, clip_side=clip_side)
+    facts_dataset = SampleFacts(items, transform, facts=cached is None, clip_side=clip_side)
     members = {item.index: item.image for item in items}
+    captions = {item.index: item.caption or "" for item in items}
+    dataset = WithTokens(facts_dataset, scorer.tokenizer, captions) if scorer else facts_dataset
     loader = DataLoader(
         dataset,
         batch_size=job.batch_size,
         num_workers=job.workers,
-        collate_fn=collate,
+        collate_fn=collate_with_tokens if scorer else collate,
         pin_memory=scorer is not None and scorer.device.startswith("cuda"),
     )
     embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
     try:
-        for updates, ready, images in loader:
+        for updates, ready, images, *tokens in loader:
             for index, facts in updates:
                 rows[index].update(facts)
             if device_inputs is not None:
@@ -227,10 +231,10 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
                 bodies = _bodies(raw_dir / f"{job.shard}.tar", [members[i] for i in ready])
                 images, ready = _device_batch(device_inputs, ready, bodies, rows)
             if scorer and ready:
-                captions = [samples[i].get("caption") or "" for i in ready]
+                text = torch.stack([tokens[0][i] for i in ready])
                 if split is not None:
                     images = split.normalise(images, scorer.device)
-                scores, image_emb, text_emb = scorer.score(images, captions)
+                scores, image_emb, text_emb = scorer.score(images, text)
                 for index, value in zip(ready, scores, strict=True):
                     rows[index]["clip_score"] = float(value)
                 if job.save_embeddings:
