@@ -127,12 +127,12 @@ class DeviceInputs:
         data = [torch.frombuffer(bytearray(bodies[i]), dtype=torch.uint8) for i in jpegs]
         try:
             images = decode_jpeg(data, mode=ImageReadMode.RGB, device=self.device)
-        except RuntimeError:
+        except (RuntimeError, ValueError):
             images = []
             for tensor in data:
                 try:
                     images.append(decode_jpeg(tensor, mode=ImageReadMode.RGB, device=self.device))
-                except RuntimeError:
+                except (RuntimeError, ValueError):
                     images.append(None)
         for position, image in zip(jpegs, images, strict=True):
             out[position] = image
