@@ -106,6 +106,11 @@ class ClipScorer:
         """Scores of a batch of preprocessed images (N,C,H,W tensor) against their captions
         (strings, or their tokens already made by the tokenizer), with the normalised image and
         text embeddings."""
+        return tuple(part.cpu().numpy() for part in self.score_on_device(images, captions))
+
+    def score_on_device(self, images, captions: Any) -> tuple[Any, Any, Any]:
+        """What `score` gives, as tensors left on the model's device: no wait for the device,
+        so the next batch is prepared while this one runs."""
         import torch
 
         self.calls += 1
@@ -116,7 +121,7 @@ class ClipScorer:
             image = torch.nn.functional.normalize(image.float(), dim=-1)
             text = torch.nn.functional.normalize(text.float(), dim=-1)
             scores = (image * text).sum(dim=-1)
-        return scores.cpu().numpy(), image.cpu().numpy(), text.cpu().numpy()
+        return scores, image, text
 
 
 def input_side(model: Any) -> int:

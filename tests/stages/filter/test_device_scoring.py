@@ -137,10 +137,17 @@ def test_stage_on_the_device_path_scores_as_the_cpu_path(workspace_copy, tiny_cl
     other = Workspace(shutil.copytree(workspace_copy.root, workspace_copy.root.parent / "cpu"))
     filter_stage(other, ScoreOptions(decode_on="cpu", **common), None)
     cpu = _scores(other)
-    filter_stage(workspace_copy, ScoreOptions(decode_on="device", **common), None)
+    device_options = ScoreOptions(decode_on="device", save_embeddings=True, **common)
+    filter_stage(workspace_copy, device_options, None)
     device = _scores(workspace_copy)
     assert device.keys() == cpu.keys()
     assert [k for k, v in device.items() if v is None] == [k for k, v in cpu.items() if v is None]
     both = [(device[k], cpu[k]) for k in cpu if cpu[k] is not None]
     assert len(both) > 20
     assert max(abs(a - b) for a, b in both) <= 0.01
+    saved = [np.load(p) for p in sorted((workspace_copy.scores_dir / "embeddings").glob("*.npz"))]
+    keys = [key for npz in saved for key in npz["key"]]
+    assert sorted(keys) == sorted(k for k, v in device.items() if v is not None)
+    image = np.concatenate([npz["image"] for npz in saved])
+    assert image.shape == (len(keys), 32)
+    assert np.allclose(np.linalg.norm(image, axis=1), 1, atol=1e-4)

@@ -162,6 +162,13 @@ def _device_inputs(job: ScoreJob, scorer: ClipScorer | None) -> DeviceInputs | N
     return DeviceInputs(steps, scorer.preprocess, scorer.device) if steps else None
 
 
+def _on_host(parts: list[Any]) -> np.ndarray:
+    """Tensors kept on the device during a shard, concatenated into one array on the host."""
+    import torch
+
+    return torch.cat(parts).cpu().numpy() if parts else np.zeros(0, np.float32)
+
+
 def _bodies(tar_path: Path, members: list[Member]) -> list[bytes]:
     """The bytes of these tar members, through one handle."""
     with open(tar_path, "rb") as handle:
@@ -221,7 +228,8 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         collate_fn=collate_with_tokens if scorer else collate,
         pin_memory=scorer is not None and scorer.device.startswith("cuda"),
     )
-    embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
+    embeddings: dict[str, list] = {"index": [], "score": [], "image": [], "text": []}
+    """Kept on the model's device until the shard ends: no wait for the device per batch."""
     try:
         for updates, ready, images, *tokens in loader:
             for index, facts in updates:
@@ -234,15 +242,17 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
                 text = torch.stack([tokens[0][i] for i in ready])
                 if split is not None:
                     images = split.normalise(images, scorer.device)
-                scores, image_emb, text_emb = scorer.score(images, text)
-                for index, value in zip(ready, scores, strict=True):
-                    rows[index]["clip_score"] = float(value)
+                scores, image_emb, text_emb = scorer.score_on_device(images, text)
+                embeddings["index"].extend(ready)
+                embeddings["score"].append(scores)
                 if job.save_embeddings:
-                    embeddings["index"].extend(ready)
                     embeddings["image"].append(image_emb)
                     embeddings["text"].append(text_emb)
     finally:
         dataset.close()
+    host = {part: _on_host(embeddings[part]) for part in ("score", "image", "text")}
+    for index, value in zip(embeddings["index"], host["score"], strict=True):
+        rows[index]["clip_score"] = float(value)
     with atomic_path(scores_path) as temp:
         pq.write_table(pa.Table.from_pylist(rows, schema=load_schema("scores").arrow), temp)
     if job.save_embeddings and embeddings["index"]:
@@ -252,8 +262,8 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
             np.savez(
                 handle,
                 key=keys,
-                image=np.concatenate(embeddings["image"]),
-                text=np.concatenate(embeddings["text"]),
+                image=host["image"],
+                text=host["text"],
             )
     return {
         "rows": len(rows),
