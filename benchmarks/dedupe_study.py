@@ -49,7 +49,7 @@ from wit_pipeline.stages.download.shard import (
     SUCCESS,
     Outcome,
     ResizeOptions,
-    make_resizer,
+    make_backend,
     resize_outcome,
 )
 from wit_pipeline.stages.filter import ScoreOptions, filter_stage
@@ -98,9 +98,9 @@ _worker_web: Any = None
 
 
 def _hash_images(ids: list[int]) -> list[tuple[int, Views] | None]:
-    """In a worker: each image through the download stage's resize (img2dataset's Resizer,
+    """In a worker: each image through the download stage's resize (the default backend,
     the stage's defaults) and the score phase's `image_facts`, as the pipeline sees it."""
-    resizer = make_resizer(ResizeOptions())
+    resizer = make_backend(ResizeOptions())
     out: list[tuple[int, Views] | None] = []
     for image_id in ids:
         body = _worker_web.image_bytes(image_id)

@@ -13,7 +13,11 @@ WebServer on another port, drip and slow answers bounded). Both tools run once o
 wall-clock cap; the script reports whether and when each finished, and what each made of
 every fault kind.
 
-    python benchmarks/download_bench.py [--urls 3000] [--repeat 2] [--json PATH]
+Photo-sized set (`--photo-sized`): instead of the test web's small images, `--urls` JPEGs of
+500-2,000 px a side made from the committed real photos (benchmarks/photo_set.py), the clean
+phase only.
+
+    python benchmarks/download_bench.py [--urls 3000] [--repeat 2] [--photo-sized] [--json PATH]
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from bench_rows import code_version, command_line, machine_summary, result_row, write_rows
+from photo_set import photo_sized
 
 from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
 
@@ -165,6 +170,33 @@ def render_clean(web: SyntheticWeb, urls: int) -> tuple[list[dict], dict[str, tu
     for row in rows:
         files[row["path"]] = (web.route(row["path"]).content_type, web.image_bytes(row["image_id"]))
     return rows, files
+
+
+def render_photos(urls: int) -> tuple[list[dict], dict[str, tuple[str, bytes]]]:
+    """`urls` photo-sized JPEGs as rows (path, caption) and their bodies keyed by path."""
+    files = {"/robots.txt": ("text/plain", b"")}
+    rows = []
+    for index, body in enumerate(photo_sized(urls)):
+        path = f"/photos/{index:06d}.jpg"
+        files[path] = ("image/jpeg", body)
+        rows.append({"path": path, "true_caption": f"photo {index}"})
+    return rows, files
+
+
+def photo_phase(urls: int, settings: Settings, repeat: int) -> list[Run]:
+    """The clean phase on the photo-sized set: both tools, alternating, on loopback."""
+    progress(f"rendering {urls:,} photo-sized JPEGs into memory")
+    rows, files = render_photos(urls)
+    progress(f"rendered {sum(len(b) for _, b in files.values()) / 2**20:.1f} MiB")
+    with tempfile.TemporaryDirectory() as tmp_name, serve_dict(files) as origin:
+        tmp = Path(tmp_name)
+        photo_urls = [origin + row["path"] for row in rows]
+        captions = [row["true_caption"] for row in rows]
+        photo_input = write_input(tmp / "photos.parquet", photo_urls, captions)
+        serve = fetch_only(photo_urls, settings)
+        runs = clean_phase(photo_input, tmp, settings, repeat)
+    report_clean(runs, settings, serve, urls)
+    return runs
 
 
 def write_input(path: Path, urls: list[str], captions: list[str]) -> Path:
@@ -415,12 +447,12 @@ def report_clean(runs: list[Run], settings: Settings, serve: tuple[float, int], 
     print(f"median-time ratio ours/img2dataset: {medians['img2dataset'] / medians['ours']:.2f}x")
 
 
-def json_clean_rows(runs: list[Run], urls: int) -> list[dict]:
+def json_clean_rows(runs: list[Run], urls: int, where: str = "clean set") -> list[dict]:
     """JSON rows of the clean set: whole command, in shards, CPU per image."""
     f = clean_figures(runs)
     mine, theirs = f["ours"], f["img2dataset"]
     anchor = "stock img2dataset"
-    where = f"clean set, {urls:,} URLs"
+    where = f"{where}, {urls:,} URLs"
     return [
         result_row(
             "download",
@@ -561,6 +593,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="EVERY",
         help="instead: one shard of --urls rows with a slow URL every EVERY rows",
     )
+    parser.add_argument(
+        "--photo-sized",
+        action="store_true",
+        help="instead: the clean phase on photo-sized JPEGs (500-2,000 px a side)",
+    )
     parser.add_argument("--json", metavar="PATH", help="write the result rows to this JSON file")
     args = parser.parse_args(argv)
     command = command_line("download_bench.py", argv)
@@ -578,6 +615,11 @@ def main(argv: list[str] | None = None) -> int:
         f"settings: {clean}; faults set: timeout {faulty.timeout:g} s",
         flush=True,
     )
+    if args.photo_sized:
+        runs = photo_phase(args.urls, clean, args.repeat)
+        if args.json:
+            write_rows(args.json, json_clean_rows(runs, args.urls, "photo-sized set"), command)
+        return 0
     web = make_web(args.urls, args.faults_per_kind)
     progress(f"rendering {args.urls:,} clean images into memory")
     rows, files = render_clean(web, args.urls)

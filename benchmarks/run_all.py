@@ -53,6 +53,12 @@ BENCHMARKS = (
         "download_bench.py",
         ("--urls", "2000", "--repeat", "2", "--fault-cap", "150"),
     ),
+    Benchmark(
+        "download_photos",
+        "download_bench.py",
+        ("--photo-sized", "--urls", "1000", "--repeat", "2"),
+    ),
+    Benchmark("resize", "resize_bench.py", ("--images", "400", "--repeats", "3")),
     Benchmark("dedupe", "dedupe_study.py", ("--pages", "40")),
     Benchmark("dedupe_real", "dedupe_real.py", ()),
     Benchmark("language", "language_bench.py", ()),

@@ -19,11 +19,12 @@ from wit_pipeline.scoring.views import (
     describe_match,
     picture_views,
 )
+from wit_pipeline.stages.download.image import inspect_image
 from wit_pipeline.stages.download.shard import (
     SUCCESS,
     Outcome,
     ResizeOptions,
-    make_resizer,
+    make_backend,
     resize_outcome,
 )
 from wit_pipeline.stages.filter.sample_facts import decode, image_hashes, view_columns
@@ -37,9 +38,12 @@ CAUGHT = [edit for edit in EDITS if edit != "greyscale"]
 
 
 def _downloaded_views(body: bytes) -> Views:
-    """The views of an image as the pipeline sees it: img2dataset's resize with the download
-    stage's defaults, then the score phase's hashing."""
-    resized = resize_outcome(Outcome(SUCCESS, image=body), make_resizer(ResizeOptions()))
+    """The views of an image as the pipeline sees it: the download stage's resize with its
+    defaults, then the score phase's hashing."""
+    header = inspect_image(body, "", 10**9)
+    resized = resize_outcome(
+        Outcome(SUCCESS, image=body, header=header), make_backend(ResizeOptions())
+    )
     original = (resized.original_width, resized.original_height)
     return views_of(view_columns(image_hashes(decode(resized.image), original)[2]))
 

@@ -51,13 +51,17 @@ def _mtime(path: Path) -> int:
 
 
 def resolve_device(device: str) -> str:
-    """`auto` is cuda when a GPU is visible, else cpu; others are checked."""
+    """`auto` is cuda when a GPU is visible, else cpu; others (cuda, cuda:N) are checked."""
     import torch
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda: no CUDA device is visible (use --device cpu or auto)")
+    if device.startswith("cuda:"):
+        index, visible = int(device.removeprefix("cuda:")), torch.cuda.device_count()
+        if index >= visible:
+            raise InputError(f"--devices {device}: only {visible} CUDA devices are visible")
     return device
 
 
@@ -90,27 +94,34 @@ class ClipScorer:
                 ) from exc
             raise InputError(f"--clip-model {spec.model}: unknown open_clip model") from exc
         model.eval()
-        if self.device == "cuda":
+        if self.device.startswith("cuda"):
             model = model.half()
         self.model, self.preprocess = model, preprocess
         self.input_side = input_side(model)
         self.tokenizer = open_clip.get_tokenizer(spec.model)
-        self.dtype = torch.float16 if self.device == "cuda" else torch.float32
+        self.dtype = torch.float16 if self.device.startswith("cuda") else torch.float32
         self.calls = 0
 
-    def score(self, images, captions: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Scores of a batch of preprocessed images (N,C,H,W tensor) against their captions,
-        with the normalised image and text embeddings."""
+    def score(self, images, captions: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Scores of a batch of preprocessed images (N,C,H,W tensor) against their captions
+        (strings, or their tokens already made by the tokenizer), with the normalised image and
+        text embeddings."""
+        return tuple(part.cpu().numpy() for part in self.score_on_device(images, captions))
+
+    def score_on_device(self, images, captions: Any) -> tuple[Any, Any, Any]:
+        """What `score` gives, as tensors left on the model's device: no wait for the device,
+        so the next batch is prepared while this one runs."""
         import torch
 
         self.calls += 1
+        tokens = captions if isinstance(captions, torch.Tensor) else self.tokenizer(captions)
         with torch.inference_mode():
             image = self.model.encode_image(images.to(self.device, self.dtype))
-            text = self.model.encode_text(self.tokenizer(captions).to(self.device))
+            text = self.model.encode_text(tokens.to(self.device))
             image = torch.nn.functional.normalize(image.float(), dim=-1)
             text = torch.nn.functional.normalize(text.float(), dim=-1)
             scores = (image * text).sum(dim=-1)
-        return scores.cpu().numpy(), image.cpu().numpy(), text.cpu().numpy()
+        return scores, image, text
 
 
 def input_side(model: Any) -> int:

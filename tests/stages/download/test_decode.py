@@ -6,6 +6,7 @@ import io
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import matplotlib
@@ -24,6 +25,7 @@ from wit_pipeline.stages.download.shard import (
     SUCCESS,
     Outcome,
     ResizeOptions,
+    make_backend,
     make_resizer,
     resize_outcome,
 )
@@ -41,7 +43,8 @@ def _encoded(image: Image.Image, fmt: str, **options) -> bytes:
 
 def _ours(body: bytes, options: ResizeOptions) -> tuple:
     header = inspect_image(body, "", options.max_pixels)
-    outcome = resize_outcome(Outcome(SUCCESS, image=body, header=header), make_resizer(options))
+    exact = make_backend(replace(options, resize_backend="img2dataset"))
+    outcome = resize_outcome(Outcome(SUCCESS, image=body, header=header), exact)
     assert outcome.status == SUCCESS, outcome.error_message
     return outcome.image, outcome.width, outcome.height
 
@@ -123,12 +126,12 @@ import io, json, resource, sys
 from wit_pipeline.stages.download.decode import decode_cost
 from wit_pipeline.stages.download.image import inspect_image
 from wit_pipeline.stages.download.shard import (
-    SUCCESS, Outcome, ResizeOptions, make_resizer, resize_outcome
+    SUCCESS, Outcome, ResizeOptions, make_backend, resize_outcome
 )
 from wit_pipeline.testweb import hostile_bodies
 body = getattr(hostile_bodies, sys.argv[1])(4000)
 header = inspect_image(body, "", 10**8)
-resizer = make_resizer(ResizeOptions())
+resizer = make_backend(ResizeOptions())
 resize_outcome(Outcome(SUCCESS, image=hostile_bodies.jpeg(), header=None), resizer)
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 out = resize_outcome(Outcome(SUCCESS, image=body, header=header), resizer)

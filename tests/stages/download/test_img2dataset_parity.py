@@ -119,7 +119,9 @@ def both_outputs(tmp_path_factory, testweb, testweb_truth) -> dict[str, tuple[Pa
     rows = [{"url": r["url"], "caption": r["true_caption"] or "a caption"} for r in picked]
     paths = _write_inputs(root, rows)
     _img2dataset_runs(paths, root / "img2dataset")
-    options = dataclasses.replace(FAST, resize=ResizeOptions(image_size=SIZE))
+    # the Resizer's exact pixels (the default pillow backend trades them for speed)
+    resize = ResizeOptions(image_size=SIZE, resize_backend="img2dataset")
+    options = dataclasses.replace(FAST, resize=resize)
     outputs = {}
     for name, path in paths.items():
         workspace = Workspace(root / "ours" / name)

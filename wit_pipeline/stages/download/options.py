@@ -69,6 +69,13 @@ class Options(StageOptions):
         group=RESIZING,
     )
     resize_only_if_bigger: bool = option(False, "never upscale small images", group=RESIZING)
+    resize_backend: str = option(
+        "pillow",
+        "pillow: JPEGs decoded at reduced scale and resampled by Pillow, same sizes and checks, "
+        "the same picture to a person; img2dataset: the Resizer's exact pixels (default: pillow)",
+        choices=("pillow", "img2dataset"),
+        group=RESIZING,
+    )
     encode_format: str = option(
         "jpg", "(default: jpg)", choices=("jpg", "png", "webp"), group=RESIZING
     )

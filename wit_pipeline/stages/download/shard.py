@@ -1,9 +1,10 @@
 """Download one shard of input rows into img2dataset's layout: NNNNN.tar + .parquet + _stats.json.
 
-The fetch is ours (fetch.py); resizing and writing are img2dataset's own Resizer and
-WebDatasetSampleWriter, so the output is byte-for-byte the format its users' tools read. Rows
-are fetched and resized on a thread pool with a bounded window of work in flight, and written
-in input order, so keys and rows line up with the input however the fetches finish.
+The fetch is ours (fetch.py); resizing is img2dataset's Resizer or our faster Pillow path with
+its contract (resize.py), and writing is ours with img2dataset's WebDatasetSampleWriter's files
+(writer.py), so the output is the format its users' tools read. Rows are fetched and resized
+on a thread pool with a bounded window of work in flight, and written in input order, so keys
+and rows line up with the input however the fetches finish.
 """
 
 from __future__ import annotations
@@ -28,13 +29,11 @@ from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
 from wit_pipeline.core.tar import index_tar, read_member
 from wit_pipeline.net.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
-from wit_pipeline.stages.download.decode import (
-    DEFAULT_MAX_DECODE_BYTES,
-    over_budget,
-    resizer_input,
-)
+from wit_pipeline.stages.download.decode import DEFAULT_MAX_DECODE_BYTES, over_budget
 from wit_pipeline.stages.download.image import ImageHeader, ImageRejected, inspect_image
 from wit_pipeline.stages.download.plan import OUTPUT_COLUMNS
+from wit_pipeline.stages.download.resize import Backend, ExactResizer, PillowResizer
+from wit_pipeline.stages.download.writer import ShardWriter
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -64,6 +63,8 @@ class ResizeOptions:
     max_aspect_ratio: float = float("inf")
     max_pixels: int = 100_000_000
     max_decode_bytes: int = DEFAULT_MAX_DECODE_BYTES
+    resize_backend: str = "pillow"
+    """`pillow` (reduced-scale JPEG decoding) or `img2dataset` (the Resizer's exact pixels)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +113,12 @@ def make_resizer(options: ResizeOptions) -> Any:
     )
 
 
+def make_backend(options: ResizeOptions) -> Backend:
+    """The resize backend the options name, around img2dataset's Resizer (resize.py)."""
+    exact = ExactResizer(partial(make_resizer, options))
+    return exact if options.resize_backend == "img2dataset" else PillowResizer(options, exact)
+
+
 def fetch_row(
     url: str | None,
     fetcher: Fetcher,
@@ -136,20 +143,18 @@ def fetch_row(
     return Outcome(SUCCESS, image=body, sha256=hashlib.sha256(body).hexdigest(), header=header)
 
 
-def resize_outcome(outcome: Outcome, resizer: Any) -> Outcome:
-    """Decode and resize a fetched image with img2dataset's Resizer, after our own decode for
-    the images it must not decode itself (decode.py). On one thread: one picture decoded at a
-    time per process, and the Resizer redirects the process's stdout and stderr while it
-    works, which is not safe to do from two threads."""
+def resize_outcome(outcome: Outcome, resizer: Backend) -> Outcome:
+    """Decode and resize a fetched image with the resize backend (resize.py). On one thread:
+    one picture decoded at a time per process, and the Resizer redirects the process's stdout
+    and stderr while it works, which is not safe to do from two threads."""
     if outcome.status != SUCCESS or outcome.image is None or outcome.resized:
         return outcome
     try:
-        stream = resizer_input(outcome.image, outcome.header)
+        resized = resizer(outcome.image, outcome.header)
     except (OSError, ValueError, SyntaxError) as exc:
         kind = outcome.header.format.upper() if outcome.header else "image"
         return Outcome(FAILED_RESIZE, "decode_error", f"{kind}: {exc}")
-    image, width, height, original_width, original_height, error = resizer(stream)
-    del stream
+    image, width, height, original_width, original_height, error = resized
     if error is not None:
         return Outcome(FAILED_RESIZE, RESIZER_ERRORS.get(error, "resize_error"), error)
     return Outcome(
@@ -197,7 +202,7 @@ def _in_order(
     rows: list[dict],
     keep: dict[int, Outcome],
     submit: Callable[[ThreadPoolExecutor, dict], Future],
-    resizer: Any,
+    resizer: Backend,
     threads: int,
 ) -> Iterator[tuple[int, dict, Outcome]]:
     """(index, row, outcome) of every row, in input order, without head-of-line blocking.
@@ -275,8 +280,6 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     marker is dropped while its files are replaced one by one, so no later stage reads a shard
     whose tar and parquet come from two runs.
     """
-    from img2dataset.writer import WebDatasetSampleWriter
-
     start = time.time()
     if job.retry_failed:
         table, keep = _earlier_outcomes(job)
@@ -287,19 +290,18 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
     rows = table.to_pylist()
     has_caption = "caption" in table.schema.names
     fetcher = Fetcher(job.fetch)
-    resizer = make_resizer(job.resize)
+    resizer = make_backend(job.resize)
     counts: Counter = Counter()
     codes: Counter = Counter()
     messages: Counter = Counter()
     stem = f"{job.shard_id:05d}"
     with atomic_folder(Path(job.raw_dir), stem) as temp:
-        writer = WebDatasetSampleWriter(
+        writer = ShardWriter(
             job.shard_id,
             str(temp),
-            has_caption,  # no .txt members without a caption column, as img2dataset
-            5,
             samples_schema(table.schema),
             job.resize.encode_format,
+            save_caption=has_caption,  # no .txt members without a caption column, as img2dataset
         )
         try:
             submit = partial(
@@ -342,6 +344,7 @@ def download_shard(job: ShardJob) -> dict[str, Any]:
             "wit_pipeline_version": __version__,
             "resize_mode": job.resize.resize_mode,
             "image_size": job.resize.image_size,
+            "resize_backend": job.resize.resize_backend,
         }
         (temp / f"{stem}_stats.json").write_text(json.dumps(stats, indent=4, sort_keys=True))
     info = {

@@ -15,6 +15,7 @@ from wit_pipeline.core.options import (
     positive_int,
 )
 from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
+from wit_pipeline.stages.filter.device_scoring import DECODE_ON, device_list
 
 SCORING = "scoring"
 DECISIONS = "decisions"
@@ -37,6 +38,21 @@ class Options(StageOptions):
         "openai", "open_clip tag, a weights file, or 'random' (default: openai)", group=SCORING
     )
     device: str = option("auto", "", choices=("auto", "cpu", "cuda"), group=SCORING)
+    devices: str = option(
+        "auto",
+        "comma list of devices, one scoring process each: cuda:0,cuda:1 (default: auto, the "
+        "--device setting)",
+        type=device_list,
+        group=SCORING,
+    )
+    decode_on: str = option(
+        "cpu",
+        "where the CLIP input is decoded and resized: cpu (the workers, PIL), device (JPEGs "
+        "in batches on the model's device, nvJPEG on a GPU) or auto (device on a GPU); "
+        "default: cpu until the device path is measured on a GPU",
+        choices=DECODE_ON,
+        group=SCORING,
+    )
     batch_size: int = option(64, "(default: 64)", type=positive_int, group=SCORING)
     workers: int = option(
         2,

@@ -19,10 +19,11 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
-from wit_pipeline.core.tar import IMAGE_EXTENSIONS, TarIndex, index_tar
+from wit_pipeline.core.tar import IMAGE_EXTENSIONS, Member, TarIndex, index_tar
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
 from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.scoring.language import detect_language
+from wit_pipeline.stages.filter.device_scoring import DeviceInputs, TensorSteps, decode_on_device
 from wit_pipeline.stages.filter.head_scores import write_head_scores
 from wit_pipeline.stages.filter.sample_facts import (
     DeviceNormalised,
@@ -32,6 +33,7 @@ from wit_pipeline.stages.filter.sample_facts import (
     collate,
 )
 from wit_pipeline.stages.filter.semantic import EMBEDDINGS_DIR
+from wit_pipeline.stages.filter.worker_tokens import WithTokens, collate_with_tokens
 
 FACTS_VERSION = 4
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
@@ -56,6 +58,9 @@ class ScoreJob:
     heads_only: bool = False
     """Only the heads changed since this shard was scored by this model: its saved
     embeddings, when there are, give their scores without running CLIP again."""
+    decode_on: str = "cpu"
+    """Where the CLIP input is made: `cpu` (the workers, PIL), `device` (device_scoring.py) or
+    `auto` (device on a GPU)."""
 
 
 def _resize_mode(raw_dir: Path, shard: str) -> str:
@@ -180,8 +185,46 @@ def _heads_from_saved(job: ScoreJob, scores_path: Path) -> dict[str, Any] | None
     }
 
 
+def _device_inputs(job: ScoreJob, scorer: ClipScorer | None) -> DeviceInputs | None:
+    """The device path of this job's CLIP input, or None for the workers' CPU path (no model,
+    `--decode-on cpu`, or a preprocessing without a tensor twin)."""
+    if scorer is None or not decode_on_device(job.decode_on, scorer.device):
+        return None
+    steps = TensorSteps.of(scorer.preprocess)
+    return DeviceInputs(steps, scorer.preprocess, scorer.device) if steps else None
+
+
+def _on_host(parts: list[Any]) -> np.ndarray:
+    """Tensors kept on the device during a shard, concatenated into one array on the host."""
+    import torch
+
+    return torch.cat(parts).cpu().numpy() if parts else np.zeros(0, np.float32)
+
+
+def _bodies(tar_path: Path, members: list[Member]) -> list[bytes]:
+    """The bytes of these tar members, through one handle."""
+    with open(tar_path, "rb") as handle:
+        out = []
+        for member in members:
+            handle.seek(member.offset)
+            out.append(handle.read(member.size))
+    return out
+
+
+def _device_batch(
+    inputs: DeviceInputs, ready: list[int], bodies: list[bytes], rows: list[dict[str, Any]]
+) -> tuple[Any, list[int]]:
+    """The device-made batch of the samples at `ready` and the indices it holds; a sample it
+    cannot make gets its error in `rows`."""
+    images, kept, failed = inputs.batch(bodies)
+    for position, why in failed.items():
+        rows[ready[position]]["error"] = why
+    return images, [ready[position] for position in kept]
+
+
 def score_shard(job: ScoreJob) -> dict[str, Any]:
     """Score one raw shard into scores/SHARD.parquet (atomically); returns counts."""
+    import torch
     from torch.utils.data import DataLoader
 
     raw_dir, scores_path = Path(job.raw_dir), Path(job.scores_dir) / f"{job.shard}.parquet"
@@ -205,40 +248,50 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
             rows[index].update(caption_facts(samples[index].get("caption")), error=problem)
     if cached is None:
         detect_language("load the language model once, before the workers fork")
-    split = DeviceNormalised.split(scorer.preprocess) if scorer else None
-    transform = split or (scorer.preprocess if scorer else None)
+    device_inputs = _device_inputs(job, scorer)
+    split = DeviceNormalised.split(scorer.preprocess) if scorer and not device_inputs else None
+    transform = None if device_inputs else split or (scorer.preprocess if scorer else None)
     clip_side = scorer.input_side if scorer else 0
-    dataset = SampleFacts(items, transform, facts=cached is None, clip_side=clip_side)
+    facts_dataset = SampleFacts(items, transform, facts=cached is None, clip_side=clip_side)
+    members = {item.index: item.image for item in items}
+    captions = {item.index: item.caption or "" for item in items}
+    dataset = WithTokens(facts_dataset, scorer.tokenizer, captions) if scorer else facts_dataset
     loader = DataLoader(
         dataset,
         batch_size=job.batch_size,
         num_workers=job.workers,
-        collate_fn=collate,
-        pin_memory=scorer is not None and scorer.device == "cuda",
+        collate_fn=collate_with_tokens if scorer else collate,
+        pin_memory=scorer is not None and scorer.device.startswith("cuda"),
     )
     heads = [(load_head(spec), sha) for spec, sha in job.heads] if scorer else []
-    embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
+    embeddings: dict[str, list] = {"index": [], "score": [], "image": [], "text": []}
+    """Kept on the model's device until the shard ends: no wait for the device per batch."""
     try:
-        for updates, ready, images in loader:
+        for updates, ready, images, *tokens in loader:
             for index, facts in updates:
                 rows[index].update(facts)
+            if device_inputs is not None:
+                ready = [index for index, _ in updates if not rows[index]["error"]]
+                bodies = _bodies(raw_dir / f"{job.shard}.tar", [members[i] for i in ready])
+                images, ready = _device_batch(device_inputs, ready, bodies, rows)
             if scorer and ready:
-                captions = [samples[i].get("caption") or "" for i in ready]
+                text = torch.stack([tokens[0][i] for i in ready])
                 if split is not None:
                     images = split.normalise(images, scorer.device)
-                scores, image_emb, text_emb = scorer.score(images, captions)
-                for index, value in zip(ready, scores, strict=True):
-                    rows[index]["clip_score"] = float(value)
+                scores, image_emb, text_emb = scorer.score_on_device(images, text)
+                embeddings["index"].extend(ready)
+                embeddings["score"].append(scores)
                 if job.save_embeddings or heads:
-                    embeddings["index"].extend(ready)
                     embeddings["image"].append(image_emb)
                     embeddings["text"].append(text_emb)
     finally:
         dataset.close()
-    image_emb = np.concatenate(embeddings["image"]) if embeddings["image"] else np.zeros((0, 0))
+    host = {part: _on_host(embeddings[part]) for part in ("score", "image", "text")}
+    for index, value in zip(embeddings["index"], host["score"], strict=True):
+        rows[index]["clip_score"] = float(value)
     ordered = [samples[i]["key"] for i in embeddings["index"]]
     if heads:
-        write_head_scores(scores_path, ordered, scorer.model_id, heads, image_emb)
+        write_head_scores(scores_path, ordered, scorer.model_id, heads, host["image"])
     with atomic_path(scores_path) as temp:
         pq.write_table(pa.Table.from_pylist(rows, schema=load_schema("scores").arrow), temp)
     if job.save_embeddings and embeddings["index"]:
@@ -248,8 +301,8 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
             np.savez(
                 handle,
                 key=keys,
-                image=image_emb,
-                text=np.concatenate(embeddings["text"]),
+                image=host["image"],
+                text=host["text"],
                 clip_model=np.array(scorer.model_id),
             )
     return {

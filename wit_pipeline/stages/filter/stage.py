@@ -19,6 +19,7 @@ from wit_pipeline.scoring.clip import ClipSpec
 from wit_pipeline.scoring.entries import EntryList, load_entries
 from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
+from wit_pipeline.stages.filter.device_scoring import parse_devices
 from wit_pipeline.stages.filter.options import Options
 from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
 
@@ -29,6 +30,9 @@ class ScoreOptions:
 
     clip: ClipSpec | None = field(default_factory=ClipSpec)
     device: str = "auto"
+    devices: str = "auto"
+    """Comma list of devices (cuda:0,cuda:1), shards spread over them; auto: `device`."""
+    decode_on: str = "auto"
     batch_size: int = 64
     workers: int = 2
     processes: int = 1
@@ -103,26 +107,28 @@ def score(
                 forget_units(workspace.scores_dir, [shard])
             if other_heads and not other_model:
                 heads_only.add(shard)
+    devices = parse_devices(options.devices) or [options.device]
     jobs = [
         ScoreJob(
             shard=s,
             raw_dir=str(workspace.raw_dir),
             scores_dir=str(workspace.scores_dir),
             clip=options.clip,
-            device=options.device,
+            device=devices[n % len(devices)],
             batch_size=options.batch_size,
             workers=options.workers,
             save_embeddings=options.save_embeddings,
             heads=tuple((head, head_shas[head.name]) for head in options.heads),
             heads_only=s in heads_only,
+            decode_on=options.decode_on,
         )
-        for s in shards
+        for n, s in enumerate(shards)
     ]
     result = run_units(
         workspace.scores_dir,
         [Unit(j.shard, j) for j in jobs],
         score_shard,
-        processes=options.processes,
+        processes=max(options.processes, len(devices)),
         desc="score",
         progress=options.progress,
         engine=options.engine,
