@@ -1,0 +1,125 @@
+"""A real Ray cluster of three nodes (`ray start`: a head without CPUs, two worker nodes, each
+with its own temp dir): download, filter and shard with `--engine ray --ray-address` give
+shards byte-identical to a local run, also when a worker node is killed mid-download and the
+run is repeated."""
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.ray_cluster import ROOT, Node, cluster_env, ray_nodes
+from tests.workspaces import write_urls
+from wit_pipeline.cli import main
+from wit_pipeline.testweb import WebServer
+
+UNITS = 11
+DOWNLOAD = [
+    "download", "--samples-per-shard", "4", "--allow-private-networks", "--timeout", "10",
+    "--retries", "1", "--threads", "8",
+]  # fmt: skip
+FILTER = ["filter", "--clip-model", "none", "--workers", "0", "--min-image-size", "32"]
+SHARD = ["shard", "--samples-per-shard", "8"]
+
+
+@pytest.fixture(scope="module")
+def urls(tmp_path_factory, testweb_web) -> Iterator[Path]:
+    """A server of the module's own and an input of UNITS download units of four URLs, each
+    with one answered after slow_seconds (2 s), so a unit lasts long enough to be cut."""
+    with WebServer(testweb_web) as server:
+        truth = testweb_web.ground_truth(server.origin).to_pylist()
+        ok = [r for r in truth if r["kind"] == "ok"]
+        slow = next(r for r in truth if r["kind"] == "slow_first_byte")
+        rows = [row for u in range(UNITS) for row in [*ok[3 * u : 3 * u + 3], slow]]
+        yield write_urls(tmp_path_factory.mktemp("input") / "urls.parquet", rows)
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory, urls) -> Path:
+    """The same input through download, filter and shard on the local engine."""
+    workdir = tmp_path_factory.mktemp("local") / "w"
+    for words in ([*DOWNLOAD, str(urls)], FILTER, SHARD):
+        assert main(["--workdir", str(workdir), "-q", *words]) == 0
+    return workdir
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[tuple[str, list[Node]]]:
+    """The head's address and the two worker nodes."""
+    with ray_nodes(workers=2) as started:
+        yield started
+
+
+def on_cluster(address: str, workdir: Path, words: list[str]) -> subprocess.Popen:
+    """The command line as a driver joining the cluster, run in a process of its own."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "wit_pipeline", "--workdir", str(workdir), "--engine", "ray",
+         "--ray-address", address, "-q", *words],
+        cwd=ROOT,
+        env=cluster_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+
+
+def run_on_cluster(address: str, workdir: Path, words: list[str]) -> None:
+    """Run one stage on the cluster to the end; it must succeed."""
+    process = on_cluster(address, workdir, words)
+    _, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+
+
+def assert_same_shards(workdir: Path, local: Path) -> None:
+    """Same decisions, same manifest, byte-identical tars and sizes.json."""
+    assert pq.read_table(workdir / "decisions.parquet").equals(
+        pq.read_table(local / "decisions.parquet")
+    )
+    tars = sorted((local / "shards").glob("*.tar"))
+    assert len(tars) > 1
+    assert [p.name for p in sorted((workdir / "shards").glob("*.tar"))] == [p.name for p in tars]
+    for path in [*tars, local / "shards" / "sizes.json"]:
+        assert (workdir / "shards" / path.name).read_bytes() == path.read_bytes(), path.name
+    assert pq.read_table(workdir / "shards" / "manifest.parquet").equals(
+        pq.read_table(local / "shards" / "manifest.parquet")
+    )
+
+
+def unit_markers(workdir: Path) -> list[Path]:
+    """The download units finished so far."""
+    return sorted((workdir / "raw" / ".done").glob("[0-9]*.json"))
+
+
+def test_three_nodes_make_the_local_shards(cluster, urls, local_run, tmp_path):
+    address, _ = cluster
+    workdir = tmp_path / "w"
+    for words in ([*DOWNLOAD, str(urls)], FILTER, SHARD):
+        run_on_cluster(address, workdir, words)
+    assert len(unit_markers(workdir)) == UNITS
+    assert_same_shards(workdir, local_run)
+
+
+def test_a_worker_node_killed_mid_download_then_a_rerun_makes_the_same_shards(
+    cluster, urls, local_run, tmp_path
+):
+    address, workers = cluster
+    workdir = tmp_path / "w"
+    download = on_cluster(address, workdir, [*DOWNLOAD, str(urls)])
+    deadline = time.monotonic() + 120
+    while not unit_markers(workdir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    done_at_kill = len(unit_markers(workdir))
+    assert download.poll() is None and 0 < done_at_kill < UNITS
+    workers[0].kill()
+    _, err = download.communicate(timeout=300)
+    # Ray retries the lost node's tasks on the other one, or the run fails and keeps its units
+    assert download.returncode in (0, 1), err
+    run_on_cluster(address, workdir, [*DOWNLOAD, str(urls)])
+    assert len(unit_markers(workdir)) == UNITS
+    for words in (FILTER, SHARD):
+        run_on_cluster(address, workdir, words)
+    assert_same_shards(workdir, local_run)
