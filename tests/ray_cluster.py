@@ -2,6 +2,7 @@
 in its own process group with its own temp dir, stopped (or killed) one by one."""
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -45,14 +46,24 @@ def wait_for_port(port: int, timeout: float) -> None:
 
 
 ROOT = Path(__file__).resolve().parents[1]
+CLUSTER_TOKEN = secrets.token_hex(32)
+"""The token every node and driver of the test's cluster presents (Ray's token auth)."""
 
 
 def cluster_env() -> dict[str, str]:
     """This process's environment with Ray's multi-node mode on (a worker node, or a driver
-    joining one, refuses to start in the loopback-only mode of the single-node tests) and this
+    joining one, refuses to start in the loopback-only mode of the single-node tests), token
+    auth with the test's own token (whether ~/.ray/auth_token exists, which a local
+    `ray.init()` writes, would otherwise decide whether the head asks for one), and this
     checkout first on the path of the nodes' workers and of drivers run as commands."""
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, RAY_LOOPBACK_ONLY: "1", "PYTHONPATH": path}
+    return {
+        **os.environ,
+        RAY_LOOPBACK_ONLY: "1",
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": CLUSTER_TOKEN,
+        "PYTHONPATH": path,
+    }
 
 
 class Node:
@@ -60,36 +71,49 @@ class Node:
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.temp_dir = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # socket paths must be short
-        self.process = subprocess.Popen(
-            [RAY, "start", "--block", "--disable-usage-stats", "--temp-dir", self.temp_dir,
-             "--node-ip-address", "127.0.0.1", "--object-store-memory", SMALL_OBJECT_STORE,
-             *args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )  # fmt: skip
+        self.log = Path(self.temp_dir) / "ray-start.log"
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [RAY, "start", "--block", "--disable-usage-stats", "--temp-dir", self.temp_dir,
+                 "--node-ip-address", "127.0.0.1", "--object-store-memory", SMALL_OBJECT_STORE,
+                 *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
     def started(self) -> bool:
-        """Whether this node's raylet has opened its socket."""
+        """Whether this node's raylet has opened its socket; RuntimeError with the end of
+        `ray start`'s output when it has exited."""
+        if self.process.poll() is not None:
+            tail = self.log.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"ray start exited with {self.process.returncode}:\n{tail}")
         return any(Path(self.temp_dir).glob("session_*/sockets/raylet"))
 
     def kill(self) -> None:
         """SIGKILL the node's whole process group (raylet, workers): a machine lost mid-run."""
-        os.killpg(self.process.pid, signal.SIGKILL)
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait(timeout=30)
 
     def stop(self) -> None:
-        """Stop the node (SIGTERM, SIGKILL when it lingers) and remove its temp dir."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        with suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)  # children `ray start` left behind
+        """Kill the node and remove its temp dir: a cluster made for one test needs no graceful
+        shutdown (`ray start --block` lingers for long on SIGTERM)."""
+        self.kill()
         shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+
+def wait_until_started(nodes: list[Node], timeout: float = 120) -> None:
+    """Return once every node's raylet is up; TimeoutError with the end of a late node's
+    `ray start` output after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not all(node.started() for node in nodes):
+        if time.monotonic() > deadline:
+            late = next(node for node in nodes if not node.started())
+            tail = late.log.read_text(errors="replace")[-2000:]
+            raise TimeoutError(f"a Ray node did not start in {timeout} s:\n{tail}")
+        time.sleep(0.5)
 
 
 @contextmanager
@@ -104,17 +128,13 @@ def ray_nodes(workers: int, cpus_per_worker: int = 1) -> Iterator[tuple[str, lis
     )
     nodes: list[Node] = []
     try:
-        wait_for_port(port, timeout=120)
+        wait_until_started([head])
         address = f"127.0.0.1:{port}"
         nodes = [
             Node(["--address", address, "--num-cpus", str(cpus_per_worker)], env)
             for _ in range(workers)
         ]
-        deadline = time.monotonic() + 120
-        while not all(node.started() for node in nodes):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{workers} Ray worker nodes did not start in 120 s")
-            time.sleep(0.5)
+        wait_until_started(nodes)
         yield address, nodes
     finally:
         for node in [*nodes, head]:

@@ -20,7 +20,7 @@ from wit_pipeline.testweb import WebServer
 UNITS = 11
 DOWNLOAD = [
     "download", "--samples-per-shard", "4", "--allow-private-networks", "--timeout", "10",
-    "--retries", "1", "--threads", "8",
+    "--retries", "1", "--threads", "8", "--processes", "1",
 ]  # fmt: skip
 FILTER = ["filter", "--clip-model", "none", "--workers", "0", "--min-image-size", "32"]
 SHARD = ["shard", "--samples-per-shard", "8"]
