@@ -84,5 +84,6 @@ def test_verify_shards_s3_finds_a_truncated_object(s3, s3_env, filtered_workspac
     s3fs.S3FileSystem.clear_instance_cache()  # forget listings cached before the edit
     assert main([*workdir, "verify-shards", url]) == 1
     captured = capsys.readouterr()
-    assert any(line.startswith("00001.tar") for line in captured.err.splitlines())
+    assert any(line.startswith("00001.tar: member") for line in captured.err.splitlines())
+    assert f"00001.tar: {len(body) // 2} bytes, its marker says {len(body)}" in captured.err
     assert captured.out.strip().endswith("problems")

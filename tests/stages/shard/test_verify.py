@@ -1,5 +1,6 @@
 """verify_shards: a clean folder passes; truncated, edited or incomplete shards are caught."""
 
+import hashlib
 import io
 import json
 import shutil
@@ -69,3 +70,28 @@ def test_duplicate_and_dotted_keys_are_caught(sharded_workspace, tmp_path):
 
 def test_empty_folder_is_a_problem(tmp_path):
     assert verify_shards(tmp_path) == [f"{tmp_path}: no .tar shards"]
+
+
+def test_markers_name_each_tar_by_size_and_sha256(sharded_workspace):
+    shards = sharded_workspace.shards_dir
+    for tar in sorted(shards.glob("*.tar")):
+        marker = json.loads((shards / ".done" / f"{tar.stem}.json").read_text())
+        data = tar.read_bytes()
+        assert (marker["filesize"], marker["sha256"]) == (
+            len(data),
+            hashlib.sha256(data).hexdigest(),
+        )
+
+
+def test_a_tar_its_marker_does_not_name_is_caught(sharded_workspace, tmp_path):
+    workspace = shard_copy(sharded_workspace, tmp_path)
+    shards = workspace.shards_dir
+    path = shards / "00001.tar"
+    data = bytearray(path.read_bytes())
+    data[-2048] ^= 0xFF  # inside the last image's bytes: a valid tar of the same size
+    path.write_bytes(bytes(data))
+    (shards / ".done" / "00002.json").unlink()
+    problems = verify_shards(shards, workspace)
+    assert "00001.tar: SHA-256 is not the one its marker names (replaced?)" in problems
+    assert "00002.tar: no completion marker .done/00002.json (never committed)" in problems
+    assert verify_shards(sharded_workspace.shards_dir, sharded_workspace) == []
