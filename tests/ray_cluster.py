@@ -117,11 +117,15 @@ def wait_until_started(nodes: list[Node], timeout: float = 120) -> None:
 
 
 @contextmanager
-def ray_nodes(workers: int, cpus_per_worker: int = 1) -> Iterator[tuple[str, list[Node]]]:
+def ray_nodes(
+    workers: int, cpus_per_worker: int = 1, extra_env: dict[str, str] | None = None
+) -> Iterator[tuple[str, list[Node]]]:
     """A head node without CPUs (so every task runs on a worker node) and `workers` worker
-    nodes; yields the head's address and the worker nodes, once all have started."""
+    nodes, `extra_env` in their environment (what their tasks need: an object store's
+    endpoint and credentials); yields the head's address and the worker nodes, once all have
+    started."""
     port = free_port()
-    env = cluster_env()
+    env = {**cluster_env(), **(extra_env or {})}
     head = Node(
         ["--head", "--port", str(port), "--num-cpus", "0", "--include-dashboard", "false"],
         {**env, **FAST_NODE_DEATH},

@@ -5,6 +5,9 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
+
+import boto3
 
 from tests.ray_cluster import free_port, wait_for_port
 
@@ -31,3 +34,26 @@ def s3_server() -> Iterator[dict[str, str]]:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def client(env: dict[str, str]) -> Any:
+    """A boto3 S3 client of the server, apart from fsspec (to read what the pipeline wrote)."""
+    return boto3.client(
+        "s3",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        region_name=env["AWS_DEFAULT_REGION"],
+    )
+
+
+def objects(env: dict[str, str], bucket: str, prefix: str) -> dict[str, bytes]:
+    """The objects under `prefix/` read straight from the server, by name under the prefix."""
+    s3 = client(env)
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/").get("Contents", [])
+    return {
+        item["Key"].removeprefix(f"{prefix}/"): s3.get_object(Bucket=bucket, Key=item["Key"])[
+            "Body"
+        ].read()
+        for item in listing
+    }

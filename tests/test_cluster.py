@@ -1,7 +1,7 @@
 """A real Ray cluster of three nodes (`ray start`: a head without CPUs, two worker nodes, each
 with its own temp dir): download, filter and shard with `--engine ray --ray-address` give
 shards byte-identical to a local run, also when a worker node is killed mid-download and the
-run is repeated."""
+run is repeated, and also when the worker nodes upload the shards to a loopback S3 server."""
 
 import subprocess
 import sys
@@ -13,11 +13,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.ray_cluster import ROOT, Node, cluster_env, ray_nodes
+from tests.s3_server import client, objects, s3_server
 from tests.workspaces import write_urls
 from wit_pipeline.cli import main
 from wit_pipeline.testweb import WebServer
 
-UNITS = 11
+UNITS = 8
+BUCKET = "wit-cluster"
 DOWNLOAD = [
     "download", "--samples-per-shard", "4", "--allow-private-networks", "--timeout", "10",
     "--retries", "1", "--threads", "8", "--processes", "1",
@@ -48,28 +50,37 @@ def local_run(tmp_path_factory, urls) -> Path:
 
 
 @pytest.fixture(scope="module")
-def cluster() -> Iterator[tuple[str, list[Node]]]:
-    """The head's address and the two worker nodes."""
-    with ray_nodes(workers=2) as started:
-        yield started
+def s3_env() -> Iterator[dict[str, str]]:
+    """A loopback S3 server with the test's bucket: its endpoint and credentials."""
+    with s3_server() as env:
+        client(env).create_bucket(Bucket=BUCKET)
+        yield env
 
 
-def on_cluster(address: str, workdir: Path, words: list[str]) -> subprocess.Popen:
+@pytest.fixture(scope="module")
+def cluster(s3_env) -> Iterator[tuple[str, list[Node], dict[str, str]]]:
+    """The head's address, the two worker nodes and the S3 environment the nodes have."""
+    with ray_nodes(workers=2, extra_env=s3_env) as (address, workers):
+        yield address, workers, s3_env
+
+
+def on_cluster(cluster: tuple, workdir: Path, words: list[str]) -> subprocess.Popen:
     """The command line as a driver joining the cluster, run in a process of its own."""
+    address, _, s3_env = cluster
     return subprocess.Popen(
         [sys.executable, "-m", "wit_pipeline", "--workdir", str(workdir), "--engine", "ray",
          "--ray-address", address, "-q", *words],
         cwd=ROOT,
-        env=cluster_env(),
+        env={**cluster_env(), **s3_env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
     )  # fmt: skip
 
 
-def run_on_cluster(address: str, workdir: Path, words: list[str]) -> None:
+def run_on_cluster(cluster: tuple, workdir: Path, words: list[str]) -> None:
     """Run one stage on the cluster to the end; it must succeed."""
-    process = on_cluster(address, workdir, words)
+    process = on_cluster(cluster, workdir, words)
     _, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
 
@@ -94,21 +105,26 @@ def unit_markers(workdir: Path) -> list[Path]:
     return sorted((workdir / "raw" / ".done").glob("[0-9]*.json"))
 
 
-def test_three_nodes_make_the_local_shards(cluster, urls, local_run, tmp_path):
-    address, _ = cluster
+def test_three_nodes_make_the_local_shards_on_disk_and_on_s3(cluster, urls, local_run, tmp_path):
     workdir = tmp_path / "w"
     for words in ([*DOWNLOAD, str(urls)], FILTER, SHARD):
-        run_on_cluster(address, workdir, words)
+        run_on_cluster(cluster, workdir, words)
     assert len(unit_markers(workdir)) == UNITS
     assert_same_shards(workdir, local_run)
+    run_on_cluster(cluster, workdir, [*SHARD, "--out", f"s3://{BUCKET}/run/shards"])
+    uploaded = objects(cluster[2], BUCKET, "run/shards")
+    local = sorted((local_run / "shards").glob("*.tar"))
+    for path in [*local, local_run / "shards" / "sizes.json"]:
+        assert uploaded[path.name] == path.read_bytes(), path.name
+    assert {f".done/{p.stem}.json" for p in local} <= set(uploaded)
 
 
 def test_a_worker_node_killed_mid_download_then_a_rerun_makes_the_same_shards(
     cluster, urls, local_run, tmp_path
 ):
-    address, workers = cluster
+    workers = cluster[1]
     workdir = tmp_path / "w"
-    download = on_cluster(address, workdir, [*DOWNLOAD, str(urls)])
+    download = on_cluster(cluster, workdir, [*DOWNLOAD, str(urls)])
     deadline = time.monotonic() + 120
     while not unit_markers(workdir) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -118,8 +134,8 @@ def test_a_worker_node_killed_mid_download_then_a_rerun_makes_the_same_shards(
     _, err = download.communicate(timeout=300)
     # Ray retries the lost node's tasks on the other one, or the run fails and keeps its units
     assert download.returncode in (0, 1), err
-    run_on_cluster(address, workdir, [*DOWNLOAD, str(urls)])
+    run_on_cluster(cluster, workdir, [*DOWNLOAD, str(urls)])
     assert len(unit_markers(workdir)) == UNITS
     for words in (FILTER, SHARD):
-        run_on_cluster(address, workdir, words)
+        run_on_cluster(cluster, workdir, words)
     assert_same_shards(workdir, local_run)

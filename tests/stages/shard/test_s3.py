@@ -3,11 +3,10 @@ S3-compatible server (moto), endpoint and credentials from the standard environm
 
 from collections.abc import Iterator
 
-import boto3
 import pytest
 import s3fs
 
-from tests.s3_server import s3_server
+from tests.s3_server import client, objects, s3_server
 from tests.stages.shard.test_write import folder_bytes
 from wit_pipeline.cli import main
 
@@ -18,8 +17,7 @@ BUCKET = "wit-shards"
 def s3_env() -> Iterator[dict[str, str]]:
     """The server's endpoint and credentials, with the test bucket made."""
     with s3_server() as env:
-        client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], **_credentials(env))
-        client.create_bucket(Bucket=BUCKET)
+        client(env).create_bucket(Bucket=BUCKET)
         yield env
     s3fs.S3FileSystem.clear_instance_cache()  # a cached client would keep the dead endpoint
 
@@ -33,27 +31,6 @@ def s3(s3_env, monkeypatch, tmp_path) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
 
 
-def _credentials(env: dict[str, str]) -> dict[str, str]:
-    return {
-        "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-        "region_name": env["AWS_DEFAULT_REGION"],
-    }
-
-
-def objects(env: dict[str, str], prefix: str) -> dict[str, bytes]:
-    """The objects under `prefix` read straight from the server (not through fsspec), by name
-    relative to the prefix."""
-    client = boto3.client("s3", endpoint_url=env["AWS_ENDPOINT_URL"], **_credentials(env))
-    listing = client.list_objects_v2(Bucket=BUCKET, Prefix=f"{prefix}/").get("Contents", [])
-    return {
-        item["Key"].removeprefix(f"{prefix}/"): client.get_object(Bucket=BUCKET, Key=item["Key"])[
-            "Body"
-        ].read()
-        for item in listing
-    }
-
-
 def test_shard_out_s3_uploads_the_local_bytes_and_verifies(
     s3, s3_env, filtered_workspace, tmp_path, capsys
 ):
@@ -62,7 +39,7 @@ def test_shard_out_s3_uploads_the_local_bytes_and_verifies(
     local = tmp_path / "local"
     assert main([*workdir, "shard", "--samples-per-shard", "5", "--out", str(local)]) == 0
     assert main([*workdir, "shard", "--samples-per-shard", "5", "--out", url]) == 0
-    uploaded, written = objects(s3_env, "run-1/shards"), folder_bytes(local)
+    uploaded, written = objects(s3_env, BUCKET, "run-1/shards"), folder_bytes(local)
     tars = sorted(name for name in written if name.endswith(".tar"))
     assert len(tars) > 1
     assert {name: uploaded[name] for name in [*tars, "sizes.json"]} == {
@@ -77,10 +54,9 @@ def test_verify_shards_s3_finds_a_truncated_object(s3, s3_env, filtered_workspac
     workdir = ["--workdir", str(filtered_workspace.root)]
     url = f"s3://{BUCKET}/run-2/shards"
     assert main([*workdir, "-q", "shard", "--samples-per-shard", "5", "--out", url]) == 0
-    client = boto3.client("s3", endpoint_url=s3_env["AWS_ENDPOINT_URL"], **_credentials(s3_env))
     key = "run-2/shards/00001.tar"
-    body = client.get_object(Bucket=BUCKET, Key=key)["Body"].read()
-    client.put_object(Bucket=BUCKET, Key=key, Body=body[: len(body) // 2])
+    body = client(s3_env).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    client(s3_env).put_object(Bucket=BUCKET, Key=key, Body=body[: len(body) // 2])
     s3fs.S3FileSystem.clear_instance_cache()  # forget listings cached before the edit
     assert main([*workdir, "verify-shards", url]) == 1
     captured = capsys.readouterr()
