@@ -6,8 +6,8 @@ uid/gid 0, empty owner names, mode 0o444) in ustar format, so a seed always give
 bytes. The shard's manifest rows go to a hidden part file, gathered into manifest.parquet once
 every shard is written. Shards bound for object storage are written the same way into a local
 staging folder, then uploaded whole. A shard's facts (its completion marker, written by the
-executor once the upload is done) name the tar's size and SHA-256, so verify-shards can tell a
-committed object from one replaced or cut after it.
+executor once both uploads are done) name the size and SHA-256 of the tar and of its manifest
+part, so a rerun and verify-shards can tell a committed object from one cut or replaced.
 """
 
 from __future__ import annotations
@@ -143,8 +143,13 @@ def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
                 pq.write_table(manifest, part)
     finally:
         raw.close()
-    tar = folder / job.name
-    return {"samples": len(rows), "filesize": tar.stat().st_size, "sha256": file_sha256(tar)}
+    tar, part = folder / job.name, folder / MANIFEST_PARTS / manifest_part(job.name)
+    return {
+        "samples": len(rows),
+        "filesize": tar.stat().st_size,
+        "sha256": file_sha256(tar),
+        "manifest_part": {"filesize": part.stat().st_size, "sha256": file_sha256(part)},
+    }
 
 
 def manifest_part(shard: str) -> str:
