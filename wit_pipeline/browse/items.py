@@ -1,0 +1,99 @@
+"""The `items` table: one row per raw sample (every download input row the filter decided
+on), with its caption, URL, page, language, scores, decision, every reason it was dropped
+for, and whether it reached the shards; plus the caption postings that full-text search reads.
+Built once in memory from the catalog's views."""
+
+from __future__ import annotations
+
+from wit_pipeline.catalog import Catalog
+
+TOKEN_PATTERN = r"[^\p{L}\p{N}]+"
+"""Captions and queries are split on anything but letters and digits, lower-cased (DuckDB
+tokenizes both, so they always agree)."""
+
+
+def _columns(catalog: Catalog, view: str) -> set[str]:
+    """The columns of a view (views of older runs may lack newer optional columns)."""
+    return {row["column_name"] for row in catalog.rows(f"DESCRIBE SELECT * FROM {view}")}
+
+
+def _optional(columns: set[str], alias: str, name: str, kind: str) -> str:
+    """`alias.name`, or a typed NULL when the view has no such column."""
+    return f"{alias}.{name}" if name in columns else f"NULL::{kind}"
+
+
+def items_sql(catalog: Catalog) -> str:
+    """The SELECT that builds `items` over whichever views exist (decisions is required)."""
+    decided = _columns(catalog, "decisions")
+    sampled = _columns(catalog, "samples") if catalog.has("samples") else set()
+    scored = catalog.has("scores")
+    joins, page = [], "NULL::VARCHAR"
+    if sampled:
+        joins.append("LEFT JOIN samples s USING (shard, key)")
+    if scored:
+        joins.append("LEFT JOIN scores c USING (shard, key)")
+    if catalog.has("manifest"):
+        joins.append(
+            "LEFT JOIN (SELECT shard AS out_shard, raw_key, key AS out_key FROM manifest) m "
+            "ON m.raw_key = d.key"
+        )
+    if catalog.has("pairs") and sampled:
+        joins.append(
+            "LEFT JOIN (SELECT url, any_value(page_url) AS page_url FROM pairs GROUP BY url) p "
+            "ON p.url = s.url"
+        )
+        page = "p.page_url"
+    status = _optional(sampled, "s", "status", "VARCHAR")
+    error_code = _optional(sampled, "s", "error_code", "VARCHAR")
+    score_error = "split_part(c.error, ':', 1)" if scored else "NULL::VARCHAR"
+    in_shards = "m.out_key IS NOT NULL" if catalog.has("manifest") else "FALSE"
+    return f"""
+        SELECT (row_number() OVER (ORDER BY d.shard, d.key) - 1)::INTEGER AS rid,
+               d.key, d.shard, d.keep, d.reason, d.reasons, d.detail,
+               d.duplicate_of, {_optional(decided, "d", "duplicate_edit", "VARCHAR")}
+                   AS duplicate_edit,
+               {_optional(decided, "d", "duplicate_phash_distance", "SMALLINT")}
+                   AS duplicate_distance,
+               d.clip_score, d.clip_model, d.width, d.height,
+               {_optional(decided, "d", "entry", "VARCHAR")} AS entry,
+               {_optional(sampled, "s", "caption", "VARCHAR")} AS caption,
+               {_optional(sampled, "s", "url", "VARCHAR")} AS url,
+               {page} AS page_url, {status} AS status,
+               {_optional(sampled, "s", "error_message", "VARCHAR")} AS error_message,
+               {"c.lang" if scored else "NULL::VARCHAR"} AS lang,
+               {"c.error IS NULL AND c.key IS NOT NULL" if scored else "FALSE"} AS scored,
+               {in_shards} AS in_shards,
+               {"m.out_shard" if catalog.has("manifest") else "NULL::VARCHAR"} AS out_shard,
+               list_distinct(list_filter(
+                   list_concat([d.reason, {error_code}, {score_error},
+                                CASE WHEN {status} <> 'success' THEN {status} END],
+                               coalesce(d.reasons, [])),
+                   lambda x: x IS NOT NULL)) AS why
+        FROM decisions d {" ".join(joins)}
+    """
+
+
+def build(catalog: Catalog) -> int:
+    """Create `items` in the catalog's connection; how many rows it holds."""
+    catalog.connection.execute(f"CREATE TEMP TABLE items AS {items_sql(catalog)}")
+    return int(catalog.scalar("SELECT count(*) FROM items"))
+
+
+def build_postings(catalog: Catalog) -> None:
+    """The caption index: (term, rid, tf) postings, document frequencies and caption lengths,
+    what BM25 needs."""
+    catalog.connection.execute(
+        f"""CREATE TEMP TABLE postings AS
+            SELECT term, rid, count(*)::INTEGER AS tf FROM (
+                SELECT rid, unnest(regexp_split_to_array(lower(caption), '{TOKEN_PATTERN}'))
+                    AS term FROM items WHERE caption IS NOT NULL)
+            WHERE term <> '' GROUP BY term, rid"""
+    )
+    catalog.connection.execute(
+        "CREATE TEMP TABLE terms AS SELECT term, count(*)::INTEGER AS df FROM postings "
+        "GROUP BY term"
+    )
+    catalog.connection.execute(
+        "CREATE TEMP TABLE lengths AS SELECT rid, sum(tf)::INTEGER AS len FROM postings "
+        "GROUP BY rid"
+    )
