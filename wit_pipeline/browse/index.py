@@ -29,6 +29,8 @@ FIELDS = (
 )  # fmt: skip
 """What a result says about its sample (JSON lines, the page)."""
 MODES = ("auto", "images", "captions")
+ANY = Filters()
+"""No filter."""
 BM25_K1, BM25_B = 1.2, 0.75
 
 
@@ -137,7 +139,7 @@ class Index:
     # search ----------------------------------------------------------------------------------
 
     def captions(
-        self, query: str, filters: Filters = Filters(), k: int = 20, offset: int = 0
+        self, query: str, filters: Filters = ANY, k: int = 20, offset: int = 0
     ) -> list[SearchResult]:
         """Captions matching `query`, most query words first, then by BM25."""
         where, params = self._where(filters)
@@ -207,7 +209,7 @@ class Index:
         return self.vectors
 
     def nearest(
-        self, vector: np.ndarray, filters: Filters = Filters(), k: int = 20, match: str = "image"
+        self, vector: np.ndarray, filters: Filters = ANY, k: int = 20, match: str = "image"
     ) -> list[SearchResult]:
         """The `k` samples whose image embedding is closest to `vector`, under `filters`."""
         vectors = self._require_vectors()
@@ -234,19 +236,19 @@ class Index:
             )
         return {row.pop("rid"): row for row in rows}
 
-    def images_by_text(self, query: str, filters: Filters = Filters(), k: int = 20):
+    def images_by_text(self, query: str, filters: Filters = ANY, k: int = 20) -> list[SearchResult]:
         """Images closest to a text, through the filter's CLIP model."""
         self._require_vectors()
         return self.nearest(self.encoder().text(query), filters, k, "text-image")
 
     def images_by_example(
-        self, data: bytes, where: str, filters: Filters = Filters(), k: int = 20
+        self, data: bytes, where: str, filters: Filters = ANY, k: int = 20
     ) -> list[SearchResult]:
         """Images closest to an example image (encoded bytes)."""
         self._require_vectors()
         return self.nearest(self.encoder().image(data, where), filters, k, "image-image")
 
-    def images_like(self, key: str, filters: Filters = Filters(), k: int = 20):
+    def images_like(self, key: str, filters: Filters = ANY, k: int = 20) -> list[SearchResult]:
         """Images closest to the saved embedding of sample `key`."""
         found = self.item(key)
         if found is None:
@@ -263,7 +265,7 @@ class Index:
         image: tuple[bytes, str] | None = None,
         like: str | None = None,
         mode: str = "auto",
-        filters: Filters = Filters(),
+        filters: Filters = ANY,
         k: int = 20,
     ) -> list[SearchResult]:
         """One search as the command line and the page ask it: an example image, a sample to
