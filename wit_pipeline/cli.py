@@ -36,6 +36,8 @@ COMMAND_MODULES = (
     "stages",
     "verify_shards",
     "sql",
+    "search",
+    "browse",
     "testweb",
 )
 """Modules of `wit_pipeline.commands`, in the order their commands appear in --help."""
