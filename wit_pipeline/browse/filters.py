@@ -4,7 +4,7 @@ parameters over the `items` table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 from wit_pipeline.core.errors import InputError
@@ -60,14 +60,3 @@ class Filters:
         if self.step is not None:
             parts.append(STEPS[self.step])
         return " AND ".join(parts), params
-
-    def query_string(self) -> dict[str, str]:
-        """The filters that are set, as URL query parameters (the page's links carry them)."""
-        out = {}
-        for item in fields(self):
-            value = getattr(self, item.name)
-            if value is not None:
-                out[item.name] = (
-                    ("kept" if value else "dropped") if item.name == "keep" else str(value)
-                )
-        return out
