@@ -2,12 +2,14 @@
 embeddings saved) and shard, and an open Index over it."""
 
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from wit_pipeline.browse import Index
+from wit_pipeline.browse.server import BrowseServer
 from wit_pipeline.cli import main
 from wit_pipeline.core.workspace import Workspace
 
@@ -40,3 +42,15 @@ def index(browse_workspace) -> Iterator[Index]:
     """The browse workspace opened once for every test (read-only)."""
     with Index.open(browse_workspace) as opened:
         yield opened
+
+
+@pytest.fixture(scope="session")
+def served(index) -> Iterator[BrowseServer]:
+    """The browse page of the test workspace on 127.0.0.1 (a free port), in a thread."""
+    server = BrowseServer(index, "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
