@@ -135,7 +135,7 @@ def card(result: SearchResult) -> str:
         f'<a class="card{"" if item["keep"] else " dropped"}" '
         f'href="{esc(link("/sample", {"key": item["key"]}))}" data-key="{esc(item["key"])}" '
         f'data-keep="{str(bool(item["keep"])).lower()}" data-reason="{esc(item["reason"])}">'
-        f'<img src="{esc(link("/image", {"key": item["key"]}))}" alt="" loading="lazy">'
+        f'<img src="{esc(link("/image", {"key": item["key"]}))}" alt="">'
         f'<div>{state}{esc(score)}</div><div class="caption">{esc(item["caption"])}</div></a>'
     )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -94,6 +95,13 @@ class BrowseServer(ThreadingHTTPServer):
     def __init__(self, index: Index, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__((host, port), Handler)
         self.index = index
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A browser that left before its answer was sent is no error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("%s closed the connection early", client_address[0])
+        else:
+            super().handle_error(request, client_address)
 
     @property
     def url(self) -> str:
