@@ -68,15 +68,15 @@ def filters_from(args: argparse.Namespace) -> Filters:
 
 
 def format_result(result: SearchResult) -> str:
-    """One result as a line: rank, score, kept or the reason, key, caption, URL."""
+    """One result as a line: rank, score, kept or every reason, key, caption, URL."""
     item = result.item
     score = "" if result.score is None else f"{result.score:.4f}"
-    state = "kept" if item["keep"] else (item["reason"] or "dropped")
+    state = "kept" if item["keep"] else ",".join(item["why"] or ["dropped"])
     caption = printable(item["caption"] or "")
     if len(caption) > CAPTION_WIDTH:
         caption = caption[: CAPTION_WIDTH - 1] + "…"
     return (
-        f"{result.rank:>4}  {score:>8}  {state:<18}  {item['key']:<12}  "
+        f"{result.rank:>4}  {score:>8}  {state:<24}  {item['key']:<12}  "
         f"{caption:<{CAPTION_WIDTH}}  {printable(item['url'] or '')}"
     )
 
