@@ -4,6 +4,7 @@ duplicates, its image bytes, the funnel. Read-only: nothing in the workspace is 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -117,8 +118,10 @@ class Index:
                 {"key": key},
             )
 
+    @functools.cached_property
     def facets(self) -> dict[str, list[tuple[str, int]]]:
-        """Values to filter by, with counts: reasons, languages, entries."""
+        """Values to filter by, with counts: reasons, languages, entries (counted once: the
+        index is a snapshot)."""
         queries = {
             "reason": "SELECT unnest(why) AS v, count(*) AS n FROM items GROUP BY 1",
             "lang": "SELECT lang AS v, count(*) AS n FROM items WHERE lang IS NOT NULL GROUP BY 1",
@@ -131,8 +134,9 @@ class Index:
                 for name, sql in queries.items()
             }
 
+    @functools.cached_property
     def funnel(self) -> list[FunnelStep]:
-        """The report's funnel over this workspace."""
+        """The report's funnel over this workspace (counted once)."""
         with self._lock:
             return funnel_steps(self.catalog, self.workspace)
 

@@ -46,11 +46,14 @@ def items_sql(catalog: Catalog) -> str:
     status = _optional(sampled, "s", "status", "VARCHAR")
     error_code = _optional(sampled, "s", "error_code", "VARCHAR")
     score_error = "split_part(c.error, ':', 1)" if scored else "NULL::VARCHAR"
+    reasons = _optional(decided, "d", "reasons", "VARCHAR[]")
     in_shards = "m.out_key IS NOT NULL" if catalog.has("manifest") else "FALSE"
     return f"""
         SELECT (row_number() OVER (ORDER BY d.shard, d.key) - 1)::INTEGER AS rid,
-               d.key, d.shard, d.keep, d.reason, d.reasons, d.detail,
-               d.duplicate_of, {_optional(decided, "d", "duplicate_edit", "VARCHAR")}
+               d.key, d.shard, d.keep, d.reason, {reasons} AS reasons,
+               {_optional(decided, "d", "detail", "VARCHAR")} AS detail,
+               {_optional(decided, "d", "duplicate_of", "VARCHAR")} AS duplicate_of,
+               {_optional(decided, "d", "duplicate_edit", "VARCHAR")}
                    AS duplicate_edit,
                {_optional(decided, "d", "duplicate_phash_distance", "SMALLINT")}
                    AS duplicate_distance,
@@ -67,7 +70,7 @@ def items_sql(catalog: Catalog) -> str:
                list_distinct(list_filter(
                    list_concat([d.reason, {error_code}, {score_error},
                                 CASE WHEN {status} <> 'success' THEN {status} END],
-                               coalesce(d.reasons, [])),
+                               coalesce({reasons}, [])),
                    lambda x: x IS NOT NULL)) AS why
         FROM decisions d {" ".join(joins)}
     """

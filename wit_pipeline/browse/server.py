@@ -160,7 +160,7 @@ class Handler(BaseHTTPRequestHandler):
             rest = {k: v for k, v in params.items() if k != "page"}
             next_link = pages.link("/", {**rest, "page": number + 1})
         form = pages.search_form(params.get("q", ""), params.get("in", "auto"), filters,
-                                 index.facets())  # fmt: skip
+                                 index.facets)  # fmt: skip
         self._send(HTTPStatus.OK, pages.results_page("Samples", form, results, summary, next_link))
 
     def _sample(self, params: dict[str, Any]) -> None:
@@ -181,7 +181,7 @@ class Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, data, kind)
 
     def _funnel(self, params: dict[str, Any]) -> None:
-        self._send(HTTPStatus.OK, pages.funnel_page(self.server.index.funnel()))
+        self._send(HTTPStatus.OK, pages.funnel_page(self.server.index.funnel))
 
     def _api_search(self, params: dict[str, Any]) -> None:
         filters = filters_from_params(params)
