@@ -51,20 +51,27 @@ class QueryEncoder:
             vector = scorer.model.encode_text(scorer.tokenizer([query]).to(scorer.device))
             return torch.nn.functional.normalize(vector.float(), dim=-1)[0].cpu().numpy()
 
-    def image(self, data: bytes, where: str) -> np.ndarray:
-        """The unit image embedding of an encoded image (`where` names it in errors)."""
+    def pixels(self, data: bytes, where: str):
+        """An encoded image as the model's preprocessed tensor (`where` names it in errors)."""
+        try:
+            with Image.open(io.BytesIO(data)) as image:
+                return self.scorer.preprocess(image.convert("RGB"))
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            raise InputError(f"{where}: not an image Pillow can read ({exc})") from exc
+
+    def images(self, tensors: list) -> np.ndarray:
+        """Unit image embeddings (N, D) of preprocessed tensors."""
         import torch
 
         scorer = self.scorer
-        try:
-            with Image.open(io.BytesIO(data)) as image:
-                pixels = scorer.preprocess(image.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as exc:
-            raise InputError(f"{where}: not an image Pillow can read ({exc})") from exc
         with torch.inference_mode():
-            batch = pixels[None].to(scorer.device, scorer.dtype)
-            vector = scorer.model.encode_image(batch)
-            return torch.nn.functional.normalize(vector.float(), dim=-1)[0].cpu().numpy()
+            batch = torch.stack(tensors).to(scorer.device, scorer.dtype)
+            vectors = scorer.model.encode_image(batch)
+            return torch.nn.functional.normalize(vectors.float(), dim=-1).cpu().numpy()
+
+    def image(self, data: bytes, where: str) -> np.ndarray:
+        """The unit image embedding of an encoded image."""
+        return self.images([self.pixels(data, where)])[0]
 
 
 def read_image_file(path: str) -> bytes:

@@ -17,7 +17,7 @@ from wit_pipeline.browse import items
 from wit_pipeline.browse.encoder import QueryEncoder
 from wit_pipeline.browse.filters import Filters
 from wit_pipeline.browse.images import RawImages
-from wit_pipeline.browse.vectors import Vectors, embedding_files
+from wit_pipeline.browse.vectors import ON_DEMAND_MAX, Vectors, embedding_files, encode_kept
 from wit_pipeline.catalog import Catalog, query_catalog
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.workspace import Workspace
@@ -176,39 +176,58 @@ class Index:
 
     @property
     def vectors(self) -> Vectors:
-        """The saved image embeddings, loaded and indexed on first use."""
+        """The saved image embeddings, or the kept samples' encoded now; loaded and indexed
+        on first use."""
         with self._lock:
             if self._vectors is None:
                 files = embedding_files(self.workspace.scores_dir)
-                self._vectors = Vectors.load(self.catalog, files, self.index_kind)
+                if files:
+                    self._vectors = Vectors.load(self.catalog, files, self.index_kind)
+                else:
+                    encoder = self.encoder()
+                    self._vectors = encode_kept(self.catalog, self.images, encoder,
+                                                self.index_kind)  # fmt: skip
             return self._vectors
 
     def has_embeddings(self) -> bool:
         """Whether the filter saved image embeddings (`filter --save-embeddings`)."""
         return bool(embedding_files(self.workspace.scores_dir))
 
+    @functools.cached_property
+    def clip_model(self) -> str | None:
+        """The model the filter scored most samples with, if it used one."""
+        with self._lock:
+            return self.catalog.scalar(
+                "SELECT clip_model FROM items WHERE clip_model IS NOT NULL "
+                "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+            )
+
+    def images_searchable(self) -> bool:
+        """Whether image search can answer: embeddings saved, or few enough kept samples to
+        encode on demand with the filter's model."""
+        if self.has_embeddings():
+            return True
+        return self.clip_model is not None and self.count(Filters(keep=True)) <= ON_DEMAND_MAX
+
     def encoder(self) -> QueryEncoder:
         """The filter's CLIP model, loaded on first use."""
         with self._lock:
             if self._encoder is None:
-                models = self.catalog.rows(
-                    "SELECT clip_model, count(*) AS n FROM items WHERE clip_model IS NOT NULL "
-                    "GROUP BY 1 ORDER BY n DESC LIMIT 1"
-                )
-                if not models:
+                if self.clip_model is None:
                     raise InputError(
                         "search by text or image: the filter ran without a CLIP model; run "
                         "`wit-pipeline filter --clip-model ... --save-embeddings` or search "
-                        "captions"
+                        "captions (--in captions)"
                     )
-                self._encoder = QueryEncoder(models[0]["clip_model"], self.device)
+                self._encoder = QueryEncoder(self.clip_model, self.device)
             return self._encoder
 
     def _require_vectors(self) -> Vectors:
-        if not self.has_embeddings():
+        if not self.has_embeddings() and self.clip_model is None:
             raise InputError(
-                f"{self.workspace.scores_dir / 'embeddings'}: no saved embeddings; run "
-                "`wit-pipeline filter --save-embeddings` (or search captions)"
+                f"{self.workspace.scores_dir / 'embeddings'}: no saved embeddings and no CLIP "
+                "model to compute them; run `wit-pipeline filter --clip-model ... "
+                "--save-embeddings` (or search captions: --in captions)"
             )
         return self.vectors
 
@@ -259,7 +278,7 @@ class Index:
             raise InputError(f"--like {key!r}: no sample with that key in this workspace")
         vector = self._require_vectors().vector_of(found["rid"])
         if vector is None:
-            raise InputError(f"--like {key!r}: that sample has no saved embedding")
+            raise InputError(f"--like {key!r}: that sample has no image embedding")
         return self.nearest(vector, filters, k, "image-image")
 
     def search(
@@ -274,7 +293,8 @@ class Index:
     ) -> list[SearchResult]:
         """One search as the command line and the page ask it: an example image, a sample to
         find more like, or a text over images (CLIP) or captions (BM25); `auto` searches
-        images when embeddings were saved, captions otherwise."""
+        images when they can be (saved embeddings, or few kept samples and the filter's model),
+        captions otherwise."""
         if mode not in MODES:
             raise InputError(f"--in {mode!r}: must be one of {', '.join(MODES)}")
         if image is not None:
@@ -283,6 +303,6 @@ class Index:
             return self.images_like(like, filters, k)
         if not text:
             return self.page(filters, 0, k)
-        if mode == "captions" or (mode == "auto" and not self.has_embeddings()):
+        if mode == "captions" or (mode == "auto" and not self.images_searchable()):
             return self.captions(text, filters, k)
         return self.images_by_text(text, filters, k)

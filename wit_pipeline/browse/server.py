@@ -78,7 +78,7 @@ def find(index: Index, params: dict[str, Any], filters: Filters, first: int, cou
     if like:
         found = index.images_like(like, filters, first + count)[first:]
         return found, f"images like sample {like}"
-    if query and (mode == "captions" or (mode == "auto" and not index.has_embeddings())):
+    if query and (mode == "captions" or (mode == "auto" and not index.images_searchable())):
         return index.captions(query, filters, count, first), f"captions matching {query!r}"
     if query:
         found = index.images_by_text(query, filters, first + count)[first:]

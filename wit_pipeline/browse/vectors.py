@@ -1,6 +1,7 @@
 """Image embeddings of the items (what `filter --save-embeddings` wrote to
-scores/embeddings/SHARD.npz) and nearest-neighbour search over them: exact (one matrix
-product) for small sets, a faiss IVF index for large ones when faiss is installed."""
+scores/embeddings/SHARD.npz, or computed on demand for the kept samples) and nearest-neighbour
+search over them: exact (one matrix product) for small sets, a faiss IVF index for large ones
+when faiss is installed."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from wit_pipeline.browse.encoder import QueryEncoder
+from wit_pipeline.browse.images import RawImages
 from wit_pipeline.catalog import Catalog
 from wit_pipeline.core.errors import InputError
 
@@ -22,6 +25,9 @@ EMBEDDINGS = "embeddings"
 FAISS_FROM = 200_000
 """`auto` builds a faiss index from this many vectors on (when faiss is importable)."""
 INDEX_KINDS = ("auto", "exact", "faiss")
+ON_DEMAND_MAX = 50_000
+"""Kept samples encoded on demand at most (beyond, the filter must save embeddings)."""
+ENCODE_BATCH = 64
 NPROBE = 32
 
 
@@ -137,3 +143,36 @@ class Vectors:
             if r >= 0 and (allowed is None or allowed[self.rids[r]])
         ]
         return found[:k] if len(found) >= k or allowed is None else None
+
+
+def encode_kept(
+    catalog: Catalog, images: RawImages, encoder: QueryEncoder, kind: str = "auto"
+) -> Vectors:
+    """Image vectors computed now for the kept samples, with the filter's model, when the
+    filter saved none (at most ON_DEMAND_MAX samples; kept in memory only)."""
+    kept = catalog.query("SELECT rid, shard, key FROM items WHERE keep ORDER BY rid").to_pylist()
+    if len(kept) > ON_DEMAND_MAX:
+        raise InputError(
+            f"{len(kept):,} kept samples and no saved embeddings: too many to encode on demand "
+            f"(at most {ON_DEMAND_MAX:,}); run `wit-pipeline filter --save-embeddings`"
+        )
+    log.warning("no saved embeddings: encoding %d kept samples with the filter's model "
+                "(filter --save-embeddings keeps them)", len(kept))  # fmt: skip
+    rids, parts, batch, batch_rids = [], [], [], []
+    for number, row in enumerate(kept):
+        found = images.read(row["shard"], row["key"])
+        if found is not None:
+            try:
+                batch.append(encoder.pixels(found[0], row["key"]))
+                batch_rids.append(row["rid"])
+            except InputError as exc:
+                log.info("%s", exc)
+        if batch and (len(batch) == ENCODE_BATCH or number == len(kept) - 1):
+            parts.append(encoder.images(batch))
+            rids += batch_rids
+            batch, batch_rids = [], []
+    if not parts:
+        return Vectors(np.zeros(0, np.int64), np.zeros((0, 0), np.float32))
+    vectors = Vectors(np.array(rids, np.int64), np.concatenate(parts).astype(np.float32))
+    vectors.index = vectors.build_index(kind)
+    return vectors
