@@ -149,25 +149,23 @@ class Index:
         where, params = self._where(filters)
         with self._lock:
             if not self._postings:
-                items.build_postings(self.catalog)
+                items.build_postings(self.catalog, BM25_K1, BM25_B)
                 self._postings = True
+            terms = items.query_terms(self.catalog, query)
+            if not terms:
+                return []
+            names = {f"term{i}": term for i, term in enumerate(terms)}
+            allowed = "" if where == "TRUE" else f"AND rid IN (SELECT rid FROM items WHERE {where})"
             rows = self.catalog.rows(
-                f"""WITH q AS (SELECT DISTINCT t AS term FROM (SELECT unnest(
-                        regexp_split_to_array(lower($query), '{items.TOKEN_PATTERN}')) AS t)
-                        WHERE t <> ''),
-                    n AS (SELECT count(*) AS docs, avg(len) AS mean FROM lengths),
-                    hits AS (
-                        SELECT p.rid, count(*) AS matched, sum(
-                            ln(1 + (n.docs - t.df + 0.5) / (t.df + 0.5)) * p.tf * {BM25_K1 + 1}
-                            / (p.tf + {BM25_K1} * (1 - {BM25_B} + {BM25_B} * l.len / n.mean))
-                        ) AS score
-                        FROM postings p JOIN q USING (term) JOIN terms t USING (term)
-                        JOIN lengths l USING (rid) CROSS JOIN n GROUP BY p.rid)
-                SELECT hits.score, {", ".join(f"i.{f}" for f in FIELDS)}
-                FROM hits JOIN items i USING (rid) WHERE {where}
-                ORDER BY hits.matched DESC, hits.score DESC, i.rid
-                LIMIT {int(k)} OFFSET {int(offset)}""",
-                {**params, "query": query},
+                f"""WITH top AS (
+                        SELECT rid, count(*) AS matched, sum(weight) AS score FROM postings
+                        WHERE term IN ({", ".join(f"${n}" for n in names)}) {allowed}
+                        GROUP BY rid ORDER BY matched DESC, score DESC, rid
+                        LIMIT {int(k)} OFFSET {int(offset)})
+                SELECT top.score, {", ".join(f"i.{f}" for f in FIELDS)}
+                FROM top JOIN items i USING (rid)
+                ORDER BY top.matched DESC, top.score DESC, i.rid""",
+                {**params, **names},
             )
         return [
             SearchResult(offset + i + 1, float(row.pop("score")), "caption", row)

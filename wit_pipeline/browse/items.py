@@ -82,21 +82,36 @@ def build(catalog: Catalog) -> int:
     return int(catalog.scalar("SELECT count(*) FROM items"))
 
 
-def build_postings(catalog: Catalog) -> None:
-    """The caption index: (term, rid, tf) postings, document frequencies and caption lengths,
-    what BM25 needs."""
-    catalog.connection.execute(
-        f"""CREATE TEMP TABLE postings AS
+def build_postings(catalog: Catalog, k1: float, b: float) -> None:
+    """The caption index: one posting per (term, item) with its BM25 weight computed now
+    (idf, term frequency, caption length), sorted by term so a query reads only its terms'."""
+    run = catalog.connection.execute
+    run(
+        f"""CREATE TEMP TABLE counts AS
             SELECT term, rid, count(*)::INTEGER AS tf FROM (
                 SELECT rid, unnest(regexp_split_to_array(lower(caption), '{TOKEN_PATTERN}'))
                     AS term FROM items WHERE caption IS NOT NULL)
             WHERE term <> '' GROUP BY term, rid"""
     )
-    catalog.connection.execute(
-        "CREATE TEMP TABLE terms AS SELECT term, count(*)::INTEGER AS df FROM postings "
-        "GROUP BY term"
+    run("CREATE TEMP TABLE lengths AS SELECT rid, sum(tf) AS len FROM counts GROUP BY rid")
+    run("CREATE TEMP TABLE terms AS SELECT term, count(*) AS df FROM counts GROUP BY term")
+    run(
+        f"""CREATE TEMP TABLE postings AS
+            WITH n AS (SELECT count(*) AS docs, avg(len) AS mean FROM lengths)
+            SELECT c.term, c.rid, (ln(1 + (n.docs - t.df + 0.5) / (t.df + 0.5)) * c.tf
+                * {k1 + 1} / (c.tf + {k1} * (1 - {b} + {b} * l.len / n.mean)))::FLOAT AS weight
+            FROM counts c JOIN terms t USING (term) JOIN lengths l USING (rid) CROSS JOIN n
+            ORDER BY c.term"""
     )
-    catalog.connection.execute(
-        "CREATE TEMP TABLE lengths AS SELECT rid, sum(tf)::INTEGER AS len FROM postings "
-        "GROUP BY rid"
+    for table in ("counts", "lengths", "terms"):
+        run(f"DROP TABLE {table}")
+
+
+def query_terms(catalog: Catalog, query: str) -> list[str]:
+    """The distinct terms of a query, tokenized as captions are."""
+    found = catalog.scalar(
+        f"SELECT list_distinct(list_filter(regexp_split_to_array(lower($query), "
+        f"'{TOKEN_PATTERN}'), lambda t: t <> ''))",
+        {"query": query},
     )
+    return sorted(found or [])
