@@ -145,7 +145,8 @@ def measure(workspace: Workspace, rows: int, repeats: int, kind: str) -> list[di
 
     def row(metric: str, seconds: float, **extra: Any) -> None:
         print(f"{metric:<58} {seconds * 1000:9.1f} ms", flush=True)
-        out.append(result_row("browse", f"{metric} [{kind}]", round(seconds, 4), TARGET, TARGET_S, "s",
+        name = f"{metric} [{kind}]"
+        out.append(result_row("browse", name, round(seconds, 4), TARGET, TARGET_S, "s",
                               higher_is_better=False, rows=rows, index=kind, **extra))  # fmt: skip
 
     start = time.perf_counter()
