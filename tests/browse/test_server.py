@@ -110,3 +110,15 @@ def test_captions_and_urls_are_escaped(hostile_server):
     page = get(server, f"/sample?key={key}")[2].decode()
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
     assert "javascript:alert(1)//&lt;b&gt;" in page
+
+
+def test_ipv6_loopback(index):
+    server = BrowseServer(index, "::1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        assert server.url.startswith("http://[::1]:")
+        assert get(server, "/funnel")[0] == 200
+    finally:
+        server.shutdown()
+        server.server_close()

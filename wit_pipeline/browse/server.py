@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import socket
 import sys
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,6 +94,8 @@ class BrowseServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, index: Index, host: str = "127.0.0.1", port: int = 0) -> None:
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         super().__init__((host, port), Handler)
         self.index = index
 
