@@ -67,7 +67,10 @@ class Vectors:
             catalog.connection.unregister("saved_keys")
         rids = rids.column("rid").to_numpy().astype(np.int64)
         known = rids >= 0
-        vectors = cls(rids[known], np.ascontiguousarray(matrix[known]))
+        if not known.all():
+            log.warning("%d saved embeddings match no sample; left out", int((~known).sum()))
+            rids, matrix = rids[known], matrix[known]
+        vectors = cls(rids, np.ascontiguousarray(matrix))
         vectors.index = vectors.build_index(kind)
         return vectors
 
