@@ -123,12 +123,13 @@ def search_form(
 
 
 def card(result: SearchResult) -> str:
-    """One sample in the grid: thumbnail, decision, score, caption; a link to its page."""
+    """One sample in the grid: thumbnail, kept or every reason, score, caption; a link to its
+    page."""
     item = result.item
     state = (
         '<span class="reason kept">kept</span>'
         if item["keep"]
-        else f'<span class="reason drop">{esc(item["reason"] or "dropped")}</span>'
+        else f'<span class="reason drop">{esc(", ".join(item["why"] or ["dropped"]))}</span>'
     )
     score = "" if result.score is None else f" · {result.match} {result.score:.3f}"
     return (
