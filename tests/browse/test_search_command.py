@@ -78,3 +78,10 @@ def test_images_without_saved_embeddings_say_what_to_run(capsys, filtered_testwe
     keys = set(pq.read_table(filtered_testweb / "decisions.parquet").column("key").to_pylist())
     assert code == 0 and len(rows) == 2 and {r["match"] for r in rows} == {"caption"}
     assert {r["key"] for r in rows} <= keys
+
+
+def test_before_the_filter_and_without_a_workspace(capsys, downloaded_testweb, tmp_path):
+    code, _, err = search(capsys, type("W", (), {"root": downloaded_testweb}), "star")
+    assert code == 2 and "run `wit-pipeline filter` first" in err
+    code, _, err = search(capsys, type("W", (), {"root": tmp_path / "none"}), "star")
+    assert code == 2 and "no workspace there" in err
