@@ -56,7 +56,9 @@ BENCHMARKS = (
     Benchmark("dedupe", "dedupe_study.py", ("--pages", "40")),
     Benchmark("dedupe_real", "dedupe_real.py", ()),
     Benchmark("language", "language_bench.py", ()),
+    Benchmark("entries", "entries_bench.py", ("--entries", "500000", "--captions", "300")),
     Benchmark("near_dup", "near_dup_bench.py", ("--sizes", "1000000", "--distance", "4", "8")),
+    Benchmark("semantic_dedupe", "semantic_dedupe_bench.py", ("--size", "1000000")),
     Benchmark(
         "score",
         "score_bench.py",

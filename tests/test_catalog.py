@@ -68,7 +68,15 @@ def test_views_of_present_stages_live_in_the_catalog_file(workspace):
         ).fetchone()[0]
     assert shards == {"00000": 2, "00001": 1}
     assert joined == 3, "decisions join samples on (shard, key)"
-    assert set(VIEWS) == {"pairs", "samples", "scores", "decisions", "manifest"}
+    assert set(VIEWS) == {
+        "pairs",
+        "samples",
+        "scores",
+        "entries",
+        "head_scores",
+        "decisions",
+        "manifest",
+    }
 
 
 def test_shards_written_later_show_up_without_a_refresh(workspace):

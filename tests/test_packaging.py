@@ -1,7 +1,8 @@
 """The wheel ships every package: pyproject lists packages by hand, so a new one must be added."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -35,6 +35,7 @@ COMMAND_MODULES = (
     "demo",
     "stages",
     "verify_shards",
+    "build_entries",
     "sql",
     "search",
     "browse",

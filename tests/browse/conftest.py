@@ -27,12 +27,15 @@ def filter_args(model: Path) -> list[str]:
 
 @pytest.fixture(scope="session")
 def browse_workspace(downloaded_testweb, testweb, tiny_clip_dir, tmp_path_factory) -> Workspace:
-    """A copy of the downloaded test web, scraped, filtered and sharded: read-only for tests."""
+    """A copy of the downloaded test web, scraped, filtered (captions matched against a short
+    entry list too) and sharded: read-only for tests."""
     workspace = Workspace(tmp_path_factory.mktemp("browse") / "w")
     shutil.copytree(downloaded_testweb, workspace.root)
     run_cli(workspace, "scrape", f"{testweb.origin}/index.html", "--rate", "1000",
             "--allow-private-networks")  # fmt: skip
-    run_cli(workspace, *filter_args(tiny_clip_dir))
+    entries = workspace.root.parent / "entries.txt"
+    entries.write_text("star\ncircle\nred\nheart\n")
+    run_cli(workspace, *filter_args(tiny_clip_dir), "--entries", str(entries))
     run_cli(workspace, "shard", "--samples-per-shard", "5")
     return workspace
 

@@ -25,5 +25,5 @@ def test_a_step_is_its_funnel_condition():
 def test_unknown_step_and_missing_entry_are_input_errors():
     with pytest.raises(InputError, match="step 'nope'"):
         Filters(step="nope")
-    with pytest.raises(InputError, match="no entry column"):
+    with pytest.raises(InputError, match="no metadata entries"):
         Filters(entry="cats").sql(has_entry=False)

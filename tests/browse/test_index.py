@@ -28,6 +28,17 @@ def test_every_decision_is_an_item_and_filters_count_like_sql(index, browse_work
     assert index.count(Filters(lang="en")) == english > 0
 
 
+def test_an_entry_finds_the_captions_that_matched_it(index, browse_workspace):
+    with query_catalog(browse_workspace) as catalog:
+        starred = catalog.scalar(
+            "SELECT count(*) FROM entries WHERE list_contains(entries, 'star')"
+        )
+    found = index.page(Filters(entry="star"), 0, 1000)
+    assert len(found) == index.count(Filters(entry="star")) == starred > 0
+    assert all("star" in r.item["entries"] and "star" in r.item["caption"] for r in found)
+    assert ("star", starred) in index.facets["entry"]
+
+
 def test_a_reason_finds_every_sample_a_rule_applied_to(index, browse_workspace):
     rows = decisions(browse_workspace)
     for reason in {r["reason"] for r in rows} | {x for r in rows for x in r["reasons"] or []}:

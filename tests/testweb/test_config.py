@@ -36,6 +36,7 @@ def test_config_is_frozen():
         ({"retry_after": 0}, "retry_after must be at least 1"),
         ({"huge_bytes": 1000}, "huge_bytes must be at least 1 MiB"),
         ({"faults_per_kind": -1}, "faults_per_kind must be >= 0"),
+        ({"concept_skew": -0.5}, "concept_skew must be within [0, 4]"),
     ],
 )
 def test_bad_values_are_rejected_with_the_field_name(change, message):

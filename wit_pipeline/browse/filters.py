@@ -1,6 +1,6 @@
 """What a search or a listing is narrowed to: keep or drop, a reason, a language, a funnel step,
-image size and CLIP score ranges, a balancing entry; turned into one SQL condition with
-parameters over the `items` table."""
+image size and CLIP score ranges, a metadata entry (balancing); turned into one SQL condition
+with parameters over the `items` table."""
 
 from __future__ import annotations
 
@@ -40,12 +40,12 @@ class Filters:
     def sql(self, has_entry: bool = False) -> tuple[str, dict[str, Any]]:
         """A WHERE condition over `items` and its named parameters."""
         if self.entry is not None and not has_entry:
-            raise InputError("entry: this workspace's decisions have no entry column")
+            raise InputError("entry: no metadata entries in this workspace (filter --entries)")
         parts, params = ["TRUE"], {}
         for name, condition in (
             ("reason", "list_contains(why, $reason)"),
             ("lang", "lang = $lang"),
-            ("entry", "entry = $entry"),
+            ("entry", "list_contains(entries, $entry)"),
             ("min_side", "least(width, height) >= $min_side"),
             ("max_side", "least(width, height) <= $max_side"),
             ("min_score", "clip_score >= $min_score"),

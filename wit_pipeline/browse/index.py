@@ -26,13 +26,14 @@ from wit_pipeline.report.funnel import FunnelStep, funnel_steps
 FIELDS = (
     "key", "shard", "keep", "reason", "why", "detail", "caption", "url", "page_url", "lang",
     "width", "height", "clip_score", "duplicate_of", "duplicate_edit", "duplicate_distance",
-    "status", "error_message", "in_shards", "out_shard", "entry",
+    "status", "error_message", "in_shards", "out_shard", "entries",
 )  # fmt: skip
 """What a result says about its sample (JSON lines, the page)."""
 MODES = ("auto", "images", "captions")
 ANY = Filters()
 """No filter."""
 BM25_K1, BM25_B = 1.2, 0.75
+FACET_VALUES = 200
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class Index:
                 "first"
             )
         self.size = items.build(catalog)
-        self.has_entry = bool(catalog.scalar("SELECT count(entry) FROM items"))
+        self.has_entry = catalog.has("entries")
         self.images = RawImages(self.workspace.raw_dir)
         self._postings = False
         self._vectors: Vectors | None = None
@@ -109,6 +110,11 @@ class Index:
             )
         return rows[0] if rows else None
 
+    def head_scores(self, item: dict[str, Any]) -> list[dict[str, Any]]:
+        """The classifier heads' scores of a sample (head, score)."""
+        with self._lock:
+            return items.head_scores(self.catalog, item["shard"], item["key"])
+
     def duplicates(self, key: str) -> list[dict[str, Any]]:
         """The samples `key` is a duplicate of, and those that are duplicates of it."""
         with self._lock:
@@ -120,17 +126,19 @@ class Index:
 
     @functools.cached_property
     def facets(self) -> dict[str, list[tuple[str, int]]]:
-        """Values to filter by, with counts: reasons, languages, entries (counted once: the
-        index is a snapshot)."""
+        """Values to filter by, the commonest FACET_VALUES with counts: reasons, languages,
+        entries (counted once: the index is a snapshot)."""
         queries = {
             "reason": "SELECT unnest(why) AS v, count(*) AS n FROM items GROUP BY 1",
             "lang": "SELECT lang AS v, count(*) AS n FROM items WHERE lang IS NOT NULL GROUP BY 1",
-            "entry": "SELECT entry AS v, count(*) AS n FROM items WHERE entry IS NOT NULL "
-            "GROUP BY 1",
+            "entry": "SELECT unnest(entries) AS v, count(*) AS n FROM items GROUP BY 1",
         }
         with self._lock:
             return {
-                name: [(r["v"], r["n"]) for r in self.catalog.rows(f"{sql} ORDER BY n DESC, v")]
+                name: [
+                    (r["v"], r["n"])
+                    for r in self.catalog.rows(f"{sql} ORDER BY n DESC, v LIMIT {FACET_VALUES}")
+                ]
                 for name, sql in queries.items()
             }
 

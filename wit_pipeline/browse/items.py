@@ -1,6 +1,7 @@
 """The `items` table: one row per raw sample (every download input row the filter decided
 on), with its caption, URL, page, language, scores, decision, every reason it was dropped
-for, and whether it reached the shards; plus the caption postings that full-text search reads.
+for, the metadata entries its caption matched (`filter --entries`), and whether it reached
+the shards; plus the caption postings that full-text search reads.
 Built once in memory from the catalog's views."""
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ def items_sql(catalog: Catalog) -> str:
         joins.append("LEFT JOIN samples s USING (shard, key)")
     if scored:
         joins.append("LEFT JOIN scores c USING (shard, key)")
+    if catalog.has("entries"):
+        joins.append("LEFT JOIN entries e USING (shard, key)")
     if catalog.has("manifest"):
         joins.append(
             "LEFT JOIN (SELECT shard AS out_shard, raw_key, key AS out_key FROM manifest) m "
@@ -58,7 +61,7 @@ def items_sql(catalog: Catalog) -> str:
                {_optional(decided, "d", "duplicate_phash_distance", "SMALLINT")}
                    AS duplicate_distance,
                d.clip_score, d.clip_model, d.width, d.height,
-               {_optional(decided, "d", "entry", "VARCHAR")} AS entry,
+               {"e.entries" if catalog.has("entries") else "NULL::VARCHAR[]"} AS entries,
                {_optional(sampled, "s", "caption", "VARCHAR")} AS caption,
                {_optional(sampled, "s", "url", "VARCHAR")} AS url,
                {page} AS page_url, {status} AS status,
@@ -115,3 +118,13 @@ def query_terms(catalog: Catalog, query: str) -> list[str]:
         {"query": query},
     )
     return sorted(found or [])
+
+
+def head_scores(catalog: Catalog, shard: str, key: str) -> list[dict]:
+    """The classifier heads' scores of one sample (`filter --classifier`), by head."""
+    if not catalog.has("head_scores"):
+        return []
+    return catalog.rows(
+        "SELECT head, score FROM head_scores WHERE shard = $shard AND key = $key ORDER BY head",
+        {"shard": shard, "key": key},
+    )

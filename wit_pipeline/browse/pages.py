@@ -43,7 +43,7 @@ PER_PAGE = 48
 SHOWN_FIELDS = (
     "key", "shard", "keep", "reason", "why", "detail", "clip_score", "lang", "width", "height",
     "status", "error_message", "duplicate_of", "duplicate_edit", "duplicate_distance",
-    "in_shards", "out_shard", "entry",
+    "in_shards", "out_shard", "entries",
 )  # fmt: skip
 
 
@@ -162,18 +162,28 @@ def _value(name: str, value: Any) -> str:
         return ", ".join(
             f'<a href="{esc(link("/", {"reason": r}))}">{esc(r)}</a>' for r in value or []
         )
+    if name == "entries":
+        return ", ".join(
+            f'<a href="{esc(link("/", {"entry": e}))}">{esc(e)}</a>' for e in value or []
+        )
     if name == "duplicate_of" and value:
         return f'<a class="dup-link" href="{esc(link("/sample", {"key": value}))}">{esc(value)}</a>'
     return esc(value)
 
 
-def sample_page(item: dict[str, Any], duplicates: list[dict[str, Any]]) -> str:
-    """One sample: its image, caption, URL, page, every score and reason, its duplicates side
-    by side, and a search for more like it."""
+def sample_page(
+    item: dict[str, Any], duplicates: list[dict[str, Any]], heads: list[dict[str, Any]]
+) -> str:
+    """One sample: its image, caption, URL, page, every score (the heads' too) and reason, its
+    duplicates side by side, and a search for more like it."""
     key = item["key"]
     rows = "".join(
         f'<tr data-field="{name}"><th>{name}</th><td>{_value(name, item[name])}</td></tr>'
         for name in SHOWN_FIELDS
+    ) + "".join(
+        f'<tr data-head="{esc(h["head"])}"><th>head {esc(h["head"])}</th>'
+        f"<td>{number(h['score'])}</td></tr>"
+        for h in heads
     )
     head = (
         f'<div class="side"><div class="big"><img id="image" '

@@ -172,7 +172,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(HTTPStatus.NOT_FOUND, pages.error_page("no sample with that key"))
             return
         duplicates = self.server.index.duplicates(item["key"])
-        self._send(HTTPStatus.OK, pages.sample_page(item, duplicates))
+        heads = self.server.index.head_scores(item)
+        self._send(HTTPStatus.OK, pages.sample_page(item, duplicates, heads))
 
     def _image(self, params: dict[str, Any]) -> None:
         item = self.server.index.item(str(params.get("key", "")))

@@ -1,7 +1,6 @@
 """Image embeddings of the items (what `filter --save-embeddings` wrote to
 scores/embeddings/SHARD.npz, or computed on demand for the kept samples) and nearest-neighbour
-search over them: exact (one matrix product) for small sets, a faiss IVF index for large ones
-when faiss is installed."""
+search over them: exact (one matrix product) for small sets, a faiss IVF index for large ones."""
 
 from __future__ import annotations
 
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 EMBEDDINGS = "embeddings"
 """The folder under scores/ where the filter saves embeddings (one .npz per raw shard)."""
 FAISS_FROM = 200_000
-"""`auto` builds a faiss index from this many vectors on (when faiss is importable)."""
+"""`auto` builds a faiss index from this many vectors on."""
 INDEX_KINDS = ("auto", "exact", "faiss")
 ON_DEMAND_MAX = 50_000
 """Kept samples encoded on demand at most (beyond, the filter must save embeddings)."""
@@ -87,15 +86,8 @@ class Vectors:
             raise InputError(f"--index {kind!r}: must be one of {', '.join(INDEX_KINDS)}")
         if kind == "exact" or (kind == "auto" and len(self) < FAISS_FROM) or not len(self):
             return None
-        try:
-            import faiss
-        except ImportError as exc:
-            if kind == "faiss":
-                raise InputError(
-                    "--index faiss: faiss is not installed (pip install 'wit-pipeline[browse]')"
-                ) from exc
-            log.info("faiss not installed: exact search over %d vectors", len(self))
-            return None
+        import faiss
+
         lists = max(1, int(np.sqrt(len(self))))
         quantizer = faiss.IndexFlatIP(self.dim)
         index = faiss.IndexIVFFlat(quantizer, self.dim, lists, faiss.METRIC_INNER_PRODUCT)

@@ -27,8 +27,8 @@ def add_index_options(parser: argparse.ArgumentParser) -> None:
         "--index",
         choices=INDEX_KINDS,
         default="auto",
-        help="image search: exact, a faiss IVF index, or auto (faiss from 200,000 vectors "
-        "when installed; default)",
+        help="image search: exact, a faiss IVF index, or auto (faiss from 200,000 vectors; "
+        "default)",
     )
     parser.add_argument(
         "--device", default="cpu", help="where queries are encoded: cpu, cuda, auto (default: cpu)"
@@ -45,7 +45,7 @@ def add_filter_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--reason", help="samples with this reason (any rule or failure)")
     group.add_argument("--lang", help="caption language (ISO code)")
     group.add_argument("--step", choices=STEPS, help="samples that reached this funnel step")
-    group.add_argument("--entry", help="balancing entry (when the filter balanced)")
+    group.add_argument("--entry", help="metadata entry the caption matched (filter --entries)")
     group.add_argument("--min-side", type=non_negative_int, help="shorter image side at least")
     group.add_argument("--max-side", type=non_negative_int, help="shorter image side at most")
     group.add_argument("--min-score", type=finite_float, help="CLIP score at least")

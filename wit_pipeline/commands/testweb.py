@@ -8,14 +8,14 @@ import time
 from pathlib import Path
 
 from wit_pipeline.commands.common import EXIT_FAILED, EXIT_OK, Parser, add_command
-from wit_pipeline.core.options import port, positive_int
+from wit_pipeline.core.options import non_negative_float, port, positive_int
 
 
 def cmd_testweb_build(args: argparse.Namespace) -> int:
     """Write the synthetic test web as static files plus its ground truth."""
     from wit_pipeline.testweb import SyntheticWeb, WebConfig
 
-    web = SyntheticWeb(WebConfig(seed=args.seed, pages=args.pages))
+    web = SyntheticWeb(WebConfig(seed=args.seed, pages=args.pages, concept_skew=args.concept_skew))
     summary = web.write(Path(args.directory), args.base_url.rstrip("/"))
     if not args.quiet:
         print(web.describe())
@@ -27,7 +27,7 @@ def cmd_testweb_serve(args: argparse.Namespace) -> int:
     """Serve the synthetic test web on 127.0.0.1 until interrupted or --duration ends."""
     from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
 
-    web = SyntheticWeb(WebConfig(seed=args.seed, pages=args.pages))
+    web = SyntheticWeb(WebConfig(seed=args.seed, pages=args.pages, concept_skew=args.concept_skew))
     with WebServer(web, port=args.port) as server:
         print(server.base_url, flush=True)
         if not args.quiet:
@@ -69,6 +69,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
         p.add_argument(
             "--pages", type=positive_int, default=20, help="number of content pages (default: 20)"
+        )
+        p.add_argument(
+            "--concept-skew",
+            type=non_negative_float,
+            default=0.0,
+            metavar="S",
+            help="long-tailed pool: shape of rank r drawn in proportion to 1/r**S "
+            "(default: 0, uniform)",
         )
         if action == "serve":
             p.add_argument("--port", type=port, default=0, help="port (default: a free one)")

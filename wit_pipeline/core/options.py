@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import difflib
+import hashlib
 import math
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any, TypeVar
 
 from wit_pipeline.core.errors import InputError
@@ -39,9 +41,11 @@ def option(
     flag: str | None = None,
     runtime: bool = False,
     action: str | type[argparse.Action] | None = None,
+    input_file: bool = False,
 ) -> Any:
     """A stage option: a dataclass field with what argparse and config loading need.
-    `many`: a list (one or more values); `runtime`: changes speed, never output."""
+    `many`: a list (one or more values); `runtime`: changes speed, never output;
+    `input_file`: names a file or folder whose contents decide the output (fingerprinted)."""
     metadata = {
         "help": help,
         "type": type,
@@ -53,6 +57,7 @@ def option(
         "flag": flag,
         "runtime": runtime,
         "action": action,
+        "input_file": input_file,
     }
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
@@ -71,12 +76,35 @@ class StageOptions:
         return None
 
     def fingerprint(self) -> dict[str, Any]:
-        """What decides the stage's output: every option but those that only set speed."""
+        """What decides the stage's output: every option but those that only set speed, with
+        the contents of the files options name (a list edited in place reruns the stage)."""
         return {
-            f.name: getattr(self, f.name)
+            f.name: _with_contents(getattr(self, f.name))
+            if f.metadata.get("input_file")
+            else getattr(self, f.name)
             for f in dataclasses.fields(self)
             if not f.metadata.get("runtime")
         }
+
+
+def _with_contents(value: Any) -> Any:
+    """`value` (a path, a list of paths or of NAME=PATH) with a stamp of each local file's
+    contents (sha256) or folder's listing (names, sizes, modification times)."""
+    if isinstance(value, (list, tuple)):
+        return [_with_contents(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    path = Path(value.split("=", 1)[1] if "=" in value and "://" not in value else value)
+    if path.is_file():
+        return [value, hashlib.sha256(path.read_bytes()).hexdigest()]
+    if path.is_dir():
+        listing = sorted(
+            (str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns)
+            for p in path.rglob("*")
+            if p.is_file()
+        )
+        return [value, hashlib.sha256(repr(listing).encode()).hexdigest()]
+    return value
 
 
 def same_named(target: type[T2], options: StageOptions, **overrides: Any) -> T2:

@@ -14,7 +14,7 @@ from importlib import resources
 
 import pyarrow as pa
 
-TABLES = ("pairs", "samples", "scores", "decisions", "manifest")
+TABLES = ("pairs", "samples", "scores", "entries", "head_scores", "decisions", "manifest")
 
 _PRIMITIVES: dict[str, pa.DataType] = {
     "string": pa.string(),

@@ -21,6 +21,7 @@ from wit_pipeline.core.atomic import write_bytes_atomic
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.report.distributions import captions_section, clip_section, images_section
 from wit_pipeline.report.downloads import downloads_section
+from wit_pipeline.report.entries import entries_section
 from wit_pipeline.report.funnel import funnel_section
 from wit_pipeline.report.gallery import duplicates_section, samples_section
 from wit_pipeline.report.html import Section, esc, page
@@ -83,6 +84,8 @@ def build_report(workspace: Workspace, options: ReportOptions | None = None) -> 
             lambda: timings_section(workspace),
             lambda: training_section(workspace),
         ]
+        if catalog.has("entries"):  # filter ran with --entries
+            builders.insert(4, lambda: entries_section(catalog))
         bar = tqdm(
             builders,
             desc="report",

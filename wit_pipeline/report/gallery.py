@@ -13,6 +13,10 @@ from wit_pipeline.report.thumbnails import Thumbnails
 CAPTION_CHARS = 140
 
 
+SHOWABLE = "NOT list_contains(reasons, 'blocklisted')"
+"""Blocklisted samples are counted (the funnel) but never shown: no thumbnail, caption or URL."""
+
+
 def _thumb(thumbnails: Thumbnails, shard: str, key: str, alt: str) -> str:
     uri = thumbnails.uri(shard, key)
     return image(uri, alt) if uri else '<div class="noimg">no image</div>'
@@ -23,9 +27,11 @@ def duplicate_groups(catalog: Catalog, limit: int) -> list[list[dict]]:
     the distances (pHash and colour bits of the views that matched) to the kept one."""
     rows = catalog.rows(
         "WITH groups AS (SELECT duplicate_of AS kept, count(*) AS n FROM decisions "
-        "WHERE duplicate_of IS NOT NULL GROUP BY kept ORDER BY n DESC, kept LIMIT $limit), "
+        f"WHERE duplicate_of IS NOT NULL AND {SHOWABLE} GROUP BY kept "
+        "ORDER BY n DESC, kept LIMIT $limit), "
         "members AS (SELECT kept AS grp, kept AS key FROM groups UNION ALL "
-        "SELECT duplicate_of, key FROM decisions WHERE duplicate_of IN (SELECT kept FROM groups)) "
+        "SELECT duplicate_of, key FROM decisions WHERE duplicate_of IN (SELECT kept FROM groups) "
+        f"AND {SHOWABLE}) "
         "SELECT g.kept AS grp, g.n, d.key, d.shard, d.duplicate_edit AS edit, "
         "d.duplicate_phash_distance AS phash_d, d.duplicate_colour_distance AS colour_d "
         "FROM members m "
@@ -83,7 +89,7 @@ def sample_rows(catalog: Catalog, per_reason: int) -> list[dict]:
     return catalog.rows(
         "SELECT d.reason, count(*) OVER (PARTITION BY d.reason) AS n, d.key, d.shard, "
         "d.detail, d.clip_score, s.caption, s.url FROM decisions d JOIN samples s "
-        "USING (shard, key) "
+        f"USING (shard, key) WHERE {SHOWABLE.replace('reasons', 'd.reasons')} "
         "QUALIFY row_number() OVER (PARTITION BY d.reason ORDER BY md5(d.key)) <= $n_each "
         "ORDER BY d.reason <> 'kept', n DESC, d.reason, md5(d.key)",
         {"n_each": per_reason},

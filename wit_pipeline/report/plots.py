@@ -105,3 +105,21 @@ def loss_curves(curves: Sequence[tuple[str, list[float], list[float]]]) -> str:
     if len(curves) > 1:
         axes.legend(fontsize=8)
     return _figure_uri(figure)
+
+
+def entry_counts(before: Sequence[int], after: Sequence[int], cap: int | None) -> str:
+    """Samples per entry, entries ranked by their count before balancing, before and after
+    it, log-log (MetaCLIP's figure: the head flattened at the cap, the tail untouched)."""
+    figure, axes = plt.subplots(figsize=(8, 3.2))
+    ranks = range(1, len(before) + 1)
+    axes.plot(ranks, before, color=BAR_COLOR, linewidth=1.2, label="before balancing")
+    axes.plot(ranks, after, color=LINE_COLOR, linewidth=1.2, label="after balancing")
+    if cap is not None:
+        axes.axhline(cap, color="grey", linestyle="--", linewidth=0.8, label=f"cap {cap:,}")
+    axes.set_xscale("log")
+    axes.set_yscale("symlog", linthresh=1)
+    axes.set_xlabel("entry rank (by count before balancing)")
+    axes.set_ylabel("samples")
+    axes.set_title("samples per entry", fontsize=10)
+    axes.legend(fontsize=8)
+    return _figure_uri(figure)

@@ -50,6 +50,10 @@ class WebConfig:
     drip_seconds: float = 20.0
     retry_after: int = 1
     huge_bytes: int = 256 * 2**20
+    concept_skew: float = 0.0
+    """Zipf exponent of the shapes' frequencies (`scene.shape_weights`): 0 draws them uniformly
+    (the default pool); 1 or more makes a long-tailed pool, as real alt texts are, with the
+    shapes ranked in `vocab.SHAPES` order."""
 
     def __post_init__(self) -> None:
         for name in ("pages", "images_per_page", "pages_per_section"):
@@ -74,6 +78,10 @@ class WebConfig:
                 raise ValueError(f"WebConfig.{name} must be positive, got {getattr(self, name)}")
         if self.retry_after < 1:
             raise ValueError(f"WebConfig.retry_after must be at least 1, got {self.retry_after}")
+        if not 0.0 <= self.concept_skew <= 4.0:
+            raise ValueError(
+                f"WebConfig.concept_skew must be within [0, 4], got {self.concept_skew}"
+            )
         if self.huge_bytes < 2**20:
             raise ValueError(f"WebConfig.huge_bytes must be at least 1 MiB, got {self.huge_bytes}")
 

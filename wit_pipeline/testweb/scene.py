@@ -120,20 +120,41 @@ def _place(
     return x, y
 
 
+def shape_weights(skew: float) -> dict[str, float] | None:
+    """The shapes' Zipf weights, rank r (in SHAPES order, from 1) drawn in proportion to
+    1 / r**skew; None for a skew of 0 (shapes drawn uniformly, as the default pool is)."""
+    if skew == 0:
+        return None
+    return {shape: 1.0 / rank**skew for rank, shape in enumerate(SHAPES, 1)}
+
+
+def _shape(rng: np.random.Generator, weights: dict[str, float] | None, other: str = "") -> str:
+    """A shape other than `other`, uniformly or by `weights`."""
+    if weights is None:
+        return rand.pick(rng, [s for s in SHAPES if s != other])
+    return rand.weighted(rng, {s: w for s, w in weights.items() if s != other})
+
+
 def random_scene(
-    rng: np.random.Generator, width: int, height: int, transparent: bool, monochrome: bool
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    transparent: bool,
+    monochrome: bool,
+    weights: dict[str, float] | None = None,
 ) -> Scene:
-    """A scene for an image of `width` x `height`, drawn entirely from `rng`."""
+    """A scene for an image of `width` x `height`, drawn entirely from `rng`; `weights` skews
+    the shapes (`shape_weights`; None: uniform)."""
     background = _background(rng, transparent)
     layout = rand.weighted(rng, {"single": 0.55, "group": 0.25, "pair": 0.2})
-    first_shape = rand.pick(rng, SHAPES)
+    first_shape = _shape(rng, weights)
     first_colour = rand.pick(rng, _object_colours(background))
     if layout == "single":
         kinds = [(first_shape, first_colour)]
     elif layout == "group":
         kinds = [(first_shape, first_colour)] * rand.integer(rng, 2, 4)
     else:
-        second_shape = rand.pick(rng, [s for s in SHAPES if s != first_shape])
+        second_shape = _shape(rng, weights, first_shape)
         kinds = [
             (first_shape, first_colour),
             (second_shape, rand.pick(rng, _object_colours(background, first_colour))),

@@ -1,11 +1,15 @@
 """Decide phase: keep or drop every raw sample, with every reason that applied, in one table.
 
-Rules in order: download status, decode errors, image size, aspect ratio, caption words,
-language, CLIP score (fixed threshold, or the top fraction as DataComp), overlap with eval
-sets, then near duplicates (`wit_pipeline.scoring.dedupe`: views of the pictures, whole,
-unpadded, cropped and mirrored, matched by pHash and confirmed by colour hash and aspect
-ratio; the best sample is kept: highest CLIP score, then most pixels, then smallest key). Eval
-images are matched with the samples the same way, in the same index pass.
+Rules in order: the blocklist (`blocklist`), download status, decode errors, image size, aspect
+ratio, caption words, language, CLIP score (fixed threshold, or the top fraction as DataComp),
+classifier heads (`head_rules`), overlap with eval sets, then near duplicates
+(`wit_pipeline.scoring.dedupe`: views of the pictures, whole, unpadded, cropped and mirrored,
+matched by pHash and confirmed by colour hash and aspect ratio; the best sample is kept: highest
+CLIP score, then most pixels, then smallest key). Eval images are matched with the samples the
+same way, in the same index pass. Then semantic duplicates among the samples still kept
+(`semantic`: SemDeDup over saved image embeddings, the best kept by the same rank). With an
+entry list, `no_entry` is a per-sample rule and MetaCLIP's balancing (`balanced_out`) comes
+last, over what every other rule keeps (`balance`).
 
 Columnar, in two passes over the shards so memory grows by a few dozen bytes per sample: the
 first keeps only what the global steps need (the CLIP scores for a top-fraction threshold, and
@@ -30,9 +34,14 @@ from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.scoring.dedupe import DedupeRule, Matches, Views, duplicate_of, matched_pairs
+from wit_pipeline.scoring.entries import EntryList
 from wit_pipeline.scoring.views import describe_match
+from wit_pipeline.stages.filter.balance import Balancer, Balancing
+from wit_pipeline.stages.filter.blocklist import Blocklist
 from wit_pipeline.stages.filter.decontaminate import EvalSet
+from wit_pipeline.stages.filter.head_rules import HeadRule
 from wit_pipeline.stages.filter.sample_rules import ShardRules, read_shard, shard_paths
+from wit_pipeline.stages.filter.semantic import semantic_duplicates
 from wit_pipeline.stages.filter.shard_views import shard_views
 
 
@@ -51,6 +60,23 @@ class DecideOptions:
     dedupe_colour_distance: int = DedupeRule.max_colour_distance
     dedupe_grouping: str = DedupeRule.grouping
     eval_sets: tuple[EvalSet, ...] = ()
+    # safety (issue 21): heads, blocklist, semantic dedupe
+    head_rules: tuple[HeadRule, ...] = ()
+    blocklist: Blocklist | None = None
+    semantic_dedupe: float | None = None
+    semantic_clusters: int | None = None
+    semantic_probes: int = 1
+    entries: EntryList | None = None
+    require_entry: bool = False
+    balance_cap: int | None = None
+    balance_seed: int = 0
+
+    def balancer(self, scores_dir: Path) -> Balancer | None:
+        """The metadata rules' state for one decide run (None without an entry list)."""
+        if self.entries is None:
+            return None
+        settings = Balancing(self.entries, self.require_entry, self.balance_cap, self.balance_seed)
+        return Balancer(settings, scores_dir)
 
 
 @dataclass
@@ -106,6 +132,8 @@ class _Global:
     duplicates: np.ndarray
     kept_keys: dict[int, str]
     edits: list[str | None]
+    semantic: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
+    """(row, kept row) of every semantic duplicate, by row."""
 
 
 def _clip_threshold(paths: list[tuple[str, Path, Path]], options: DecideOptions) -> float | None:
@@ -138,23 +166,44 @@ def _rank(hashed: _Hashed, key_ranks: np.ndarray | None) -> np.ndarray:
     return rank
 
 
+def _shard_rules(
+    path: tuple[str, Path, Path],
+    options: DecideOptions,
+    threshold: float | None,
+    balancer: Balancer | None,
+) -> tuple[ShardRules, pa.Array | None]:
+    """One shard's rules, and its matched entry ids when there is an entry list."""
+    shard, raw, scores = path
+    table = read_shard(raw, scores, options)
+    if balancer is None:
+        return ShardRules(table, options, threshold), None
+    ids = balancer.matches(shard, table.column("key"))
+    return ShardRules(table, options, threshold, balancer.no_entry(ids)), ids
+
+
 def _first_pass(
-    paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
+    paths: list[tuple[str, Path, Path]],
+    options: DecideOptions,
+    threshold: float | None,
+    balancer: Balancer | None,
 ) -> tuple[_Hashed, int]:
     """The hashed samples' dedupe facts, and how many rows there are. Checks on the way that
     the keys rise strictly through the shards: the row number is then the key order (as with
     img2dataset's keys), and no key needs to be held for the ranking."""
     hashed = _Hashed()
     offset, last_key, count = 0, None, 0
-    for _, raw, scores in paths:
-        rules = ShardRules(read_shard(raw, scores), options, threshold)
+    for path in paths:
+        rules, ids = _shard_rules(path, options, threshold, balancer)
+        if balancer is not None:
+            balancer.collect(offset, ids, ~rules.any_rule)
+        scores = path[2]
         positions = np.flatnonzero(rules.hashed)
-        if options.dedupe or options.eval_sets:
+        if options.dedupe or options.eval_sets or options.semantic_dedupe is not None:
             hashed.rows.append(positions + offset)
             hashed.views.append(shard_views(scores, rules.keys, positions, count))
             hashed.keepable.append(~rules.any_rule[positions])
             count += positions.size
-        if options.dedupe:
+        if options.dedupe or options.semantic_dedupe is not None:
             hashed.score.append(rules.rank_score[positions].astype(np.float32))
             hashed.pixels.append(rules.pixels[positions])
         if rules.count:
@@ -179,11 +228,14 @@ def _key_ranks(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> np.ndar
 
 
 def _global_steps(
-    paths: list[tuple[str, Path, Path]], options: DecideOptions, threshold: float | None
+    paths: list[tuple[str, Path, Path]],
+    options: DecideOptions,
+    threshold: float | None,
+    balancer: Balancer | None = None,
 ) -> tuple[_Global, dict[str, tuple[int, int]], int]:
     """The first pass, then one matching of every hashed sample's views with each other and
     with the eval images': the eval overlap, then the dedupe."""
-    hashed, total = _first_pass(paths, options, threshold)
+    hashed, total = _first_pass(paths, options, threshold, balancer)
     if total == 0:
         raise InputError(f"{paths[0][1].parent}: no raw shards; run download first")
     rows = hashed.take("rows")
@@ -199,7 +251,8 @@ def _global_steps(
     for eval_set in options.eval_sets:
         starts.append(count + sum(e.size for e in options.eval_sets[: len(starts)]))
         parts.append(eval_set.views.shifted(starts[-1]))
-    matches = matched_pairs(Views.concat(parts), rule) if count else Matches.empty()
+    hashing = count and (options.dedupe or options.eval_sets)
+    matches = matched_pairs(Views.concat(parts), rule) if hashing else Matches.empty()
     overlap, eval_hits = {}, {}
     for eval_set, first in zip(options.eval_sets, starts, strict=True):
         inside = (matches.pairs[:, 1] >= first) & (matches.pairs[:, 1] < first + eval_set.size)
@@ -209,10 +262,13 @@ def _global_steps(
         eval_hits[eval_set.name] = rows[hits]
         keepable[hits] = False
     duplicates, edits = np.zeros((0, 4), dtype=np.int64), []
+    semantic = options.semantic_dedupe is not None
+    if count and (options.dedupe or semantic):
+        key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
+        rank = _rank(hashed, key_ranks)
     if count and options.dedupe:
         pairs = matches.pairs[matches.pairs[:, 1] < count]
-        key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
-        target = duplicate_of(pairs, _rank(hashed, key_ranks), keepable, rule.grouping)
+        target = duplicate_of(pairs, rank, keepable, rule.grouping)
         marked = np.flatnonzero(target >= 0)
         found = matches.find(marked, target[marked])
         known = found >= 0
@@ -223,8 +279,14 @@ def _global_steps(
             describe_match(*_kinds_from(matches, row, sample)) if row >= 0 else None
             for row, sample in zip(found.tolist(), marked.tolist(), strict=True)
         ]
-    kept_keys = _keys_of(paths, np.unique(duplicates[:, 1]))
-    return _Global(eval_hits, duplicates, kept_keys, edits), overlap, total
+    similar = np.zeros((0, 2), np.int64)
+    if count and semantic:
+        survivors = keepable.copy()
+        survivors[np.searchsorted(rows, duplicates[:, 0])] = False
+        similar = semantic_duplicates(paths, rows, rank, survivors, options)
+    kept_keys = _keys_of(paths, np.unique(np.concatenate([duplicates[:, 1], similar[:, 1]])))
+    facts = _Global(eval_hits, duplicates, kept_keys, edits, semantic=similar)
+    return facts, overlap, total
 
 
 def _kinds_from(matches: Matches, row: int, sample: int) -> tuple[int, int]:
@@ -248,7 +310,11 @@ def _keys_of(paths: list[tuple[str, Path, Path]], rows: np.ndarray) -> dict[int,
 
 
 def _shard_decisions(
-    shard: str, rules: ShardRules, offset: int, facts: _Global
+    shard: str,
+    rules: ShardRules,
+    offset: int,
+    facts: _Global,
+    balanced: tuple[Balancer, pa.Array] | None = None,
 ) -> tuple[pa.Table, Counter]:
     """One shard's decisions, with the primary reasons counted."""
     reasons = rules.reasons()
@@ -269,6 +335,14 @@ def _shard_decisions(
         if phash >= 0:
             phash_d[row - offset], colour_d[row - offset] = phash, colour
             edits[row - offset] = facts.edits[at]
+    lo, hi = np.searchsorted(facts.semantic[:, 0], [offset, offset + rules.count])
+    for row, target in facts.semantic[lo:hi].tolist():
+        reasons[row - offset].append(("semantic_duplicate", facts.kept_keys[target]))
+        duplicate_keys[row - offset] = facts.kept_keys[target]
+    if balanced is not None:
+        alive = np.array([not r for r in reasons], dtype=bool)
+        for position, detail in balanced[0].balanced_out(rules.keys, balanced[1], alive):
+            reasons[position].append(("balanced_out", detail))
     primary = [r[0][0] if r else "kept" for r in reasons]
     table = pa.table(
         {
@@ -313,13 +387,18 @@ def decide(
     it is None (a dry run: the same decisions, only counted)."""
     paths = shard_paths(raw_dir, scores_dir)
     threshold = _clip_threshold(paths, options)
-    facts, overlap, total = _global_steps(paths, options, threshold)
+    balancer = options.balancer(scores_dir)
+    facts, overlap, total = _global_steps(paths, options, threshold, balancer)
+    if balancer is not None:
+        hits = [*facts.eval_hits.values(), facts.duplicates[:, 0]]
+        balancer.settle(np.concatenate(hits))
     funnel: Counter = Counter()
     with _decisions_writer(target) as writer:
         offset = 0
-        for shard, raw, scores in paths:
-            rules = ShardRules(read_shard(raw, scores), options, threshold)
-            table, counts = _shard_decisions(shard, rules, offset, facts)
+        for path in paths:
+            rules, ids = _shard_rules(path, options, threshold, balancer)
+            balanced = (balancer, ids) if balancer is not None else None
+            table, counts = _shard_decisions(path[0], rules, offset, facts, balanced)
             funnel.update(counts)
             if writer is not None:
                 writer.write_table(table)

@@ -12,7 +12,11 @@ def raw_shards(workspace: Workspace) -> int:
     return len(list(workspace.raw_dir.glob("[0-9]*.parquet")))
 
 
-SCORES = (View("scores", "scores/[0-9]*.parquet", per_shard=True),)
+SCORES = (
+    View("scores", "scores/[0-9]*.parquet", per_shard=True),
+    View("entries", "scores/entries/[0-9]*.parquet", per_shard=True),
+    View("head_scores", "scores/heads/[0-9]*.parquet", per_shard=True),
+)
 DECISIONS = (View("decisions", "decisions.parquet"),)
 PROGRESS = "{done}/{planned} raw shards scored"
 OUTPUTS = (

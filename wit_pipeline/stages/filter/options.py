@@ -19,6 +19,8 @@ from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 SCORING = "scoring"
 DECISIONS = "decisions"
 PHASES = "phases"
+METADATA = "metadata balancing (MetaCLIP)"
+SAFETY = "safety: classifier heads, blocklists, semantic dedupe"
 DEDUPE = DedupeRule()
 
 
@@ -115,6 +117,97 @@ class Options(StageOptions):
         "folder (or fsspec URL) of eval images or shards: drop samples that match them",
         metavar="PATH",
         group=DECISIONS,
+        input_file=True,
+    )
+    entries: str | None = option(
+        None,
+        "entry list (one per line, or MetaCLIP's JSON list): match every caption against it "
+        "(substrings between spaces), cached in scores/entries/",
+        metavar="FILE",
+        group=METADATA,
+        input_file=True,
+    )
+    require_entry: bool = option(
+        False, "drop captions that match no entry (no_entry)", group=METADATA
+    )
+    balance_cap: int | None = option(
+        None,
+        "keep a sample of an entry matched more than T times with probability T/count; "
+        "it stays if any of its entries keeps it (balanced_out; MetaCLIP: 20000 at 400M)",
+        type=positive_int,
+        metavar="T",
+        group=METADATA,
+    )
+    balance_seed: int = option(
+        0,
+        "seed of the balancing draws (default: 0)",
+        type=non_negative_int,
+        metavar="SEED",
+        group=METADATA,
+    )
+    classifier: list[str] = option(
+        [],
+        "a classifier head over the normalised CLIP image embedding (linear or MLP; torch "
+        "state dict or .npz), scored per sample; repeatable",
+        metavar="NAME=PATH",
+        many=True,
+        action="extend",
+        group=SAFETY,
+        input_file=True,
+    )
+    drop_if: list[str] = option(
+        [],
+        "drop samples whose head NAME scores above X (quote it: 'nsfw>0.5'); repeatable",
+        metavar="NAME>X",
+        many=True,
+        action="extend",
+        group=SAFETY,
+    )
+    keep_if: list[str] = option(
+        [],
+        "keep only samples whose head NAME scores at least X ('aesthetic>=5'); repeatable",
+        metavar="NAME>=X",
+        many=True,
+        action="extend",
+        group=SAFETY,
+    )
+    blocklist: str | None = option(
+        None,
+        "file of known-bad images: sha256 of the original bytes, or phash:HEX; matches are "
+        "dropped as blocklisted and never shown",
+        metavar="FILE",
+        group=SAFETY,
+        input_file=True,
+    )
+    blocklist_distance: int = option(
+        4,
+        "pHash Hamming distance that matches a blocklisted pHash (default: 4)",
+        type=non_negative_int,
+        metavar="BITS",
+        group=SAFETY,
+    )
+    semantic_dedupe: float | None = option(
+        None,
+        "drop semantic duplicates: samples whose saved image embeddings (--save-embeddings) "
+        "have a cosine above 1-EPS with a better one in their k-means cluster (SemDeDup)",
+        type=finite_float,
+        metavar="EPS",
+        group=SAFETY,
+    )
+    semantic_clusters: int | None = option(
+        None,
+        "k-means clusters of the semantic dedupe (default: about sqrt(n)/2)",
+        type=positive_int,
+        metavar="K",
+        group=SAFETY,
+    )
+    semantic_probes: int = option(
+        1,
+        "clusters each sample is compared in (1: its own, as SemDeDup; more finds pairs split "
+        "by a cluster border; default: 1)",
+        type=positive_int,
+        metavar="P",
+        group=SAFETY,
     )
     score_only: bool = option(False, "only the score phase", group=PHASES)
     decide_only: bool = option(False, "only the decide phase (from cached scores)", group=PHASES)
@@ -130,3 +223,29 @@ class Options(StageOptions):
             raise InputError(f"--keep-fraction {self.keep_fraction}: must be in (0, 1]")
         if self.score_only and (self.decide_only or self.dry_run):
             raise InputError("--score-only cannot go with --decide-only or --dry-run")
+        if self.entries is None and (self.require_entry or self.balance_cap is not None):
+            raise InputError("--require-entry and --balance-cap need an entry list (--entries)")
+        self._validate_safety()
+
+    def _validate_safety(self) -> None:
+        """Heads, thresholds and the semantic dedupe: well formed and with a model to score."""
+        from wit_pipeline.scoring.heads import HeadSpec
+        from wit_pipeline.stages.filter.head_rules import parse_rules
+
+        heads = [HeadSpec.parse(text) for text in self.classifier]
+        names = [head.name for head in heads]
+        twice = [name for name in names if names.count(name) > 1]
+        if twice:
+            raise InputError(f"--classifier: the name {twice[0]} is given twice")
+        parse_rules(self.drop_if, self.keep_if)
+        scoring = not self.decide_only
+        if heads and scoring and self.clip_model == "none":
+            raise InputError("--classifier needs a CLIP model (not --clip-model none)")
+        if self.semantic_dedupe is not None:
+            if not 0.0 < self.semantic_dedupe < 1.0:
+                raise InputError(f"--semantic-dedupe {self.semantic_dedupe}: must be in (0, 1)")
+            if scoring and (self.clip_model == "none" or not self.save_embeddings):
+                raise InputError(
+                    "--semantic-dedupe reads saved image embeddings: give --save-embeddings "
+                    "with a CLIP model"
+                )

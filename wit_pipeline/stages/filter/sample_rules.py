@@ -16,6 +16,13 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.scoring.colour_hash import HASH_BYTES, as_words
+from wit_pipeline.stages.filter.safety import (
+    BLOCKLISTED,
+    blocked,
+    head_detail,
+    head_masks,
+    with_safety_columns,
+)
 
 if TYPE_CHECKING:
     from wit_pipeline.stages.filter.decide import DecideOptions
@@ -32,8 +39,6 @@ SCORE_COLUMNS = [
     "clip_model",
     "error",
 ]
-RULES = ("too_small", "bad_aspect_ratio", "few_caption_words", "wrong_lang", "low_clip_score")
-"""The per-sample rules after the errors, in the order their reasons are listed."""
 
 
 def shard_paths(raw_dir: Path, scores_dir: Path) -> list[tuple[str, Path, Path]]:
@@ -49,8 +54,9 @@ def shard_paths(raw_dir: Path, scores_dir: Path) -> list[tuple[str, Path, Path]]
     return paths
 
 
-def read_shard(raw: Path, scores: Path) -> pa.Table:
-    """The raw rows (in their order) with their scores' columns (null where none)."""
+def read_shard(raw: Path, scores: Path, options: DecideOptions | None = None) -> pa.Table:
+    """The raw rows (in their order) with their scores' columns (null where none), and the
+    columns the safety rules of `options` read."""
     table = pq.read_table(raw, columns=RAW_COLUMNS)
     names = pq.ParquetFile(scores).schema_arrow.names
     missing = [c for c in SCORE_COLUMNS if c not in names]
@@ -64,7 +70,7 @@ def read_shard(raw: Path, scores: Path) -> pa.Table:
         facts = facts.take(pc.index_in(table.column("key"), value_set=facts.column("key")))
     for name in SCORE_COLUMNS:
         table = table.append_column(name, facts.column(name))
-    return table
+    return table if options is None else with_safety_columns(table, raw, scores, options)
 
 
 def _ints(column: pa.ChunkedArray, fill: int = 0) -> np.ndarray:
@@ -74,8 +80,15 @@ def _ints(column: pa.ChunkedArray, fill: int = 0) -> np.ndarray:
 class ShardRules:
     """Which rules drop which samples of one shard, from its joined table."""
 
-    def __init__(self, table: pa.Table, options: DecideOptions, threshold: float | None) -> None:
+    def __init__(
+        self,
+        table: pa.Table,
+        options: DecideOptions,
+        threshold: float | None,
+        no_entry: np.ndarray | None = None,
+    ) -> None:
         self.table, self.options, self.threshold = table, options, threshold
+        self.no_entry = no_entry
         self.count = table.num_rows
         self.keys = table.column("key")
         status = table.column("status")
@@ -98,7 +111,6 @@ class ShardRules:
         self.score = pc.fill_null(pc.cast(score, pa.float64()), np.nan).to_numpy()
         self.rank_score = np.where(np.isnan(self.score), -2.0, self.score)
         self.masks = self._masks(shortest, table.column("lang"))
-        self.any_rule = self.early | np.logical_or.reduce(list(self.masks.values()))
         self.phash = pc.fill_null(table.column("phash"), 0).to_numpy()
         self.hashed = (
             table.column("phash").is_valid().to_numpy()
@@ -108,6 +120,12 @@ class ShardRules:
         )
         with np.errstate(divide="ignore"):
             self.log_aspect = np.log(np.maximum(1, self.shown_w) / np.maximum(1, self.shown_h))
+        self.masks.update({n: m & ~self.early for n, m in head_masks(table, options).items()})
+        self.blocked = blocked(table, options, self.phash, self.hashed)
+        self.blocked_mask = np.array([b is not None for b in self.blocked], dtype=bool)
+        self.any_rule = (
+            self.early | self.blocked_mask | np.logical_or.reduce(list(self.masks.values()))
+        )
 
     def _masks(self, shortest: np.ndarray, lang: pa.ChunkedArray) -> dict[str, np.ndarray]:
         options, late = self.options, ~self.early
@@ -117,7 +135,10 @@ class ShardRules:
             "few_caption_words": self.words < options.min_caption_words,
             "wrong_lang": np.zeros(self.count, dtype=bool),
             "low_clip_score": np.zeros(self.count, dtype=bool),
+            "no_entry": np.zeros(self.count, dtype=bool),
         }
+        if self.no_entry is not None:
+            masks["no_entry"] = self.no_entry
         if options.langs:
             value_set = pa.array(sorted(options.langs), pa.string())
             known = pc.fill_null(pc.is_in(lang, value_set=value_set), False)
@@ -140,6 +161,8 @@ class ShardRules:
         """(reason, detail) of every rule that drops each sample, in rule order."""
         status = self.table.column("status").to_pylist()
         reasons: list[list[tuple[str, str | None]]] = [[] for _ in range(self.count)]
+        for position in np.flatnonzero(self.blocked_mask).tolist():
+            reasons[position].append((BLOCKLISTED, self.blocked[position]))
         for position in np.flatnonzero(self.early).tolist():
             reasons[position].append(self._early_reason(position, status[position]))
         masked = np.flatnonzero(self.any_rule & ~self.early)
@@ -147,7 +170,7 @@ class ShardRules:
             return reasons
         lang = self.table.column("lang").to_pylist()
         for position in masked.tolist():
-            for name in RULES:
+            for name in self.masks:
                 if self.masks[name][position]:
                     reasons[position].append((name, self._detail(name, position, lang)))
         return reasons
@@ -172,6 +195,10 @@ class ShardRules:
             return f"{self.words[position]} < {options.min_caption_words}"
         if name == "wrong_lang":
             return str(lang[position])
+        if name == "no_entry":
+            return "the caption matches no entry"
+        if name != "low_clip_score":
+            return head_detail(self.table, options, name, position)
         score = self.score[position]
         shown = None if np.isnan(score) else round(float(score), 4)
         return f"{shown} < {self.threshold:.4f}"

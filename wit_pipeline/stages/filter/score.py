@@ -21,7 +21,9 @@ from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.tar import IMAGE_EXTENSIONS, TarIndex, index_tar
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
+from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.scoring.language import detect_language
+from wit_pipeline.stages.filter.head_scores import write_head_scores
 from wit_pipeline.stages.filter.sample_facts import (
     DeviceNormalised,
     Item,
@@ -29,8 +31,8 @@ from wit_pipeline.stages.filter.sample_facts import (
     caption_facts,
     collate,
 )
+from wit_pipeline.stages.filter.semantic import EMBEDDINGS_DIR
 
-EMBEDDINGS_DIR = "embeddings"
 FACTS_VERSION = 4
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
 colour hash; 3: both hashes from a JPEG draft decode; 4: the dedupe views)."""
@@ -49,6 +51,11 @@ class ScoreJob:
     batch_size: int = 64
     workers: int = 0
     save_embeddings: bool = False
+    heads: tuple[tuple[HeadSpec, str], ...] = ()
+    """Classifier heads with the sha256 of their files."""
+    heads_only: bool = False
+    """Only the heads changed since this shard was scored by this model: its saved
+    embeddings, when there are, give their scores without running CLIP again."""
 
 
 def _resize_mode(raw_dir: Path, shard: str) -> str:
@@ -148,11 +155,39 @@ def _cached_rows(path: Path, keys: list[str]) -> list[dict[str, Any]] | None:
     return rows if [r["key"] for r in rows] == keys else None
 
 
+def _heads_from_saved(job: ScoreJob, scores_path: Path) -> dict[str, Any] | None:
+    """The heads' scores from the shard's saved embeddings (no CLIP run), when only the heads
+    changed and the embeddings are the model's; its marker facts, or None."""
+    saved = Path(job.scores_dir) / EMBEDDINGS_DIR / f"{job.shard}.npz"
+    if not (job.heads_only and job.clip and saved.is_file() and scores_path.is_file()):
+        return None
+    with np.load(saved, allow_pickle=False) as data:
+        model = str(data["clip_model"]) if "clip_model" in data else None
+        keys, image = data["key"].tolist(), data["image"]
+    if model != job.clip.model_id:
+        return None
+    heads = [(load_head(spec), sha) for spec, sha in job.heads]
+    write_head_scores(scores_path, keys, model, heads, image)
+    rows = pq.read_table(scores_path, columns=["width", "error"]).to_pylist()
+    return {
+        "rows": len(rows),
+        "decoded": sum(1 for r in rows if r["width"]),
+        "errors": sum(1 for r in rows if r["error"]),
+        "raw": raw_fingerprint(Path(job.raw_dir), job.shard),
+        "facts": FACTS_VERSION,
+        "clip_model": model,
+        "heads": {head.name: sha for head, sha in heads},
+    }
+
+
 def score_shard(job: ScoreJob) -> dict[str, Any]:
     """Score one raw shard into scores/SHARD.parquet (atomically); returns counts."""
     from torch.utils.data import DataLoader
 
     raw_dir, scores_path = Path(job.raw_dir), Path(job.scores_dir) / f"{job.shard}.parquet"
+    reused = _heads_from_saved(job, scores_path)
+    if reused is not None:
+        return reused
     samples = pq.read_table(raw_dir / f"{job.shard}.parquet").to_pylist()
     letterboxed = _resize_mode(raw_dir, job.shard) == "border"
     scorer = scorer_for(job.clip, job.device) if job.clip else None
@@ -181,6 +216,7 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         collate_fn=collate,
         pin_memory=scorer is not None and scorer.device == "cuda",
     )
+    heads = [(load_head(spec), sha) for spec, sha in job.heads] if scorer else []
     embeddings: dict[str, list] = {"index": [], "image": [], "text": []}
     try:
         for updates, ready, images in loader:
@@ -193,23 +229,28 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
                 scores, image_emb, text_emb = scorer.score(images, captions)
                 for index, value in zip(ready, scores, strict=True):
                     rows[index]["clip_score"] = float(value)
-                if job.save_embeddings:
+                if job.save_embeddings or heads:
                     embeddings["index"].extend(ready)
                     embeddings["image"].append(image_emb)
                     embeddings["text"].append(text_emb)
     finally:
         dataset.close()
+    image_emb = np.concatenate(embeddings["image"]) if embeddings["image"] else np.zeros((0, 0))
+    ordered = [samples[i]["key"] for i in embeddings["index"]]
+    if heads:
+        write_head_scores(scores_path, ordered, scorer.model_id, heads, image_emb)
     with atomic_path(scores_path) as temp:
         pq.write_table(pa.Table.from_pylist(rows, schema=load_schema("scores").arrow), temp)
     if job.save_embeddings and embeddings["index"]:
-        keys = np.array([samples[i]["key"] for i in embeddings["index"]])
+        keys = np.array(ordered)
         target = Path(job.scores_dir) / EMBEDDINGS_DIR / f"{job.shard}.npz"
         with atomic_path(target) as temp, open(temp, "wb") as handle:
             np.savez(
                 handle,
                 key=keys,
-                image=np.concatenate(embeddings["image"]),
+                image=image_emb,
                 text=np.concatenate(embeddings["text"]),
+                clip_model=np.array(scorer.model_id),
             )
     return {
         "rows": len(rows),
@@ -218,4 +259,5 @@ def score_shard(job: ScoreJob) -> dict[str, Any]:
         "raw": raw_fingerprint(raw_dir, job.shard),
         "facts": FACTS_VERSION,
         "clip_model": scorer.model_id if scorer else None,
+        "heads": {head.name: sha for head, sha in heads},
     }

@@ -16,6 +16,8 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipSpec
+from wit_pipeline.scoring.entries import EntryList, load_entries
+from wit_pipeline.scoring.heads import HeadSpec, load_head
 from wit_pipeline.stages.filter.decide import DecideOptions, Decisions, decide
 from wit_pipeline.stages.filter.options import Options
 from wit_pipeline.stages.filter.score import FACTS_VERSION, ScoreJob, raw_fingerprint, score_shard
@@ -31,6 +33,8 @@ class ScoreOptions:
     workers: int = 2
     processes: int = 1
     save_embeddings: bool = False
+    entries: EntryList | None = None
+    heads: tuple[HeadSpec, ...] = ()
     progress: bool = True
     engine: Engine = field(default_factory=Engine)
 
@@ -78,6 +82,10 @@ def score(
     shards = shards if shards is not None else _raw_shards(workspace)
     markers = Markers(workspace.scores_dir)
     wanted = options.clip.model_id if options.clip else None
+    head_shas = {head.name: head.fingerprint() for head in options.heads}
+    for head in options.heads:
+        load_head(head)  # every head file checked before any shard is scored
+    heads_only = set()
     for shard in shards:
         info = markers.info(shard)
         if info is None:
@@ -88,8 +96,13 @@ def score(
             # by a version that computed other facts: start over
             forget_units(workspace.scores_dir, [shard])
             (workspace.scores_dir / f"{shard}.parquet").unlink(missing_ok=True)
-        elif wanted is not None and info.get("clip_model") != wanted:
-            forget_units(workspace.scores_dir, [shard])
+        else:
+            other_model = wanted is not None and info.get("clip_model") != wanted
+            other_heads = not head_shas.items() <= info.get("heads", {}).items()
+            if other_model or other_heads:
+                forget_units(workspace.scores_dir, [shard])
+            if other_heads and not other_model:
+                heads_only.add(shard)
     jobs = [
         ScoreJob(
             shard=s,
@@ -100,6 +113,8 @@ def score(
             batch_size=options.batch_size,
             workers=options.workers,
             save_embeddings=options.save_embeddings,
+            heads=tuple((head, head_shas[head.name]) for head in options.heads),
+            heads_only=s in heads_only,
         )
         for s in shards
     ]
@@ -138,6 +153,17 @@ def filter_stage(
     summary = FilterSummary(shards=len(shards))
     if score_options is not None:
         summary.scored, summary.cached = score(workspace, score_options, shards)
+        if score_options.entries is not None:
+            from wit_pipeline.stages.filter.entries import match_entries
+
+            match_entries(
+                workspace.raw_dir,
+                workspace.scores_dir,
+                score_options.entries,
+                shards,
+                score_options.engine,
+                score_options.processes,
+            )
     if decide_options is not None:
         target = None if dry_run else workspace.decisions_path
         summary.decisions = decide(workspace.raw_dir, workspace.scores_dir, decide_options, target)
@@ -149,12 +175,21 @@ def filter_stage(
 
 def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary:
     """The stage's entry point: score every raw sample (cached), then decide with reasons."""
+    from wit_pipeline.stages.filter.blocklist import load_blocklist
     from wit_pipeline.stages.filter.decontaminate import load_eval_sets
+    from wit_pipeline.stages.filter.head_rules import parse_rules
 
+    entries = load_entries(options.entries) if options.entries else None
     none = options.clip_model == "none"
     clip = None if none else ClipSpec(options.clip_model, options.pretrained)
     score_options = same_named(
-        ScoreOptions, options, clip=clip, progress=engine.progress, engine=engine
+        ScoreOptions,
+        options,
+        clip=clip,
+        entries=entries,
+        heads=tuple(HeadSpec.parse(text) for text in options.classifier),
+        progress=engine.progress,
+        engine=engine,
     )
     decide_options = same_named(
         DecideOptions,
@@ -162,6 +197,13 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> FilterSummary
         langs=codes(options.lang),
         dedupe=not options.no_dedupe,
         eval_sets=load_eval_sets(options.decontaminate) if options.decontaminate else (),
+        entries=entries,
+        head_rules=parse_rules(options.drop_if, options.keep_if),
+        blocklist=(
+            load_blocklist(options.blocklist, options.blocklist_distance)
+            if options.blocklist
+            else None
+        ),
     )
     return filter_stage(
         workspace,

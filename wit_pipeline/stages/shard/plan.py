@@ -35,6 +35,7 @@ from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.tar import Member, TarIndex, index_tar
 from wit_pipeline.core.validate import require_valid
+from wit_pipeline.stages.shard.blur import BlurSpec, check_column
 
 MEMBER_EXTENSIONS = ("jpg", "txt", "json")
 MEMBER_COLUMNS = [f"{ext}_{part}" for ext in MEMBER_EXTENSIONS for part in ("offset", "size")]
@@ -76,6 +77,7 @@ class ShardJob:
     first_position: int
     key_width: int
     rows: pa.Table
+    blur: BlurSpec | None = None
 
     def samples(self) -> Iterator[PlannedSample]:
         """The shard's samples in output order, each with its key (its global position)."""
@@ -232,15 +234,26 @@ def _usable(kept: pa.Table, raw_dir: Path, digest: Any) -> tuple[pa.Table, list[
 
 
 def make_plan(
-    decisions_path: Path, raw_dir: Path, out_dir: Path | str, samples_per_shard: int, seed: int
+    decisions_path: Path,
+    raw_dir: Path,
+    out_dir: Path | str,
+    samples_per_shard: int,
+    seed: int,
+    blur: BlurSpec | None = None,
 ) -> Plan:
     """Split the seed's permutation of the kept samples into shards of `samples_per_shard`;
     each job holds its own samples' rows (a few tens of bytes each), never the whole plan as
-    objects."""
+    objects. With `blur`, its box column is checked first and it is part of the plan."""
     if samples_per_shard < 1:
         raise InputError(f"--samples-per-shard must be at least 1, got {samples_per_shard}")
     digest = hashlib.sha256(f"{seed}:{samples_per_shard}".encode())
+    if blur is not None:
+        digest.update(f":blur {blur.column} {blur.detector}".encode())
     kept, untrusted = trusted_rows(load_kept(decisions_path))
+    if blur is not None and blur.column is not None:
+        for raw_shard, start, count in _raw_runs(kept):
+            keys = kept["key"].slice(start, count).to_pylist()
+            check_column(raw_dir, raw_shard, blur.column, keys)
     usable, rejected = _usable(kept, raw_dir, digest)
     rejected = untrusted + rejected
     if usable.num_rows == 0:
@@ -259,6 +272,7 @@ def make_plan(
             first_position=i * samples_per_shard,
             key_width=key_width(usable.num_rows),
             rows=usable.take(order[i * samples_per_shard : (i + 1) * samples_per_shard]),
+            blur=blur,
         )
         for i in range(count)
     ]

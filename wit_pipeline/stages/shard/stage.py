@@ -29,6 +29,8 @@ from wit_pipeline.core.executor import Engine, Unit, forget_units, mark_stage_do
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.workspace import Workspace
+from wit_pipeline.stages.shard.blur import BlurSpec
+from wit_pipeline.stages.shard.detect import load_detector
 from wit_pipeline.stages.shard.layout import (
     MANIFEST_FILE,
     OUTPUT_FILES,
@@ -196,6 +198,7 @@ def write_shards(
     processes: int = 1,
     progress: bool = False,
     engine: Engine | None = None,
+    blur: BlurSpec | None = None,
 ) -> ShardSummary:
     """Write the kept samples of `workspace` as shuffled WebDataset shards into `out` (default
     `workspace.shards_dir`; a local path or any fsspec URL); resumes a killed run,
@@ -204,7 +207,11 @@ def write_shards(
     target = str(out) if out is not None else str(workspace.shards_dir)
     if storage.is_remote(target):
         storage.url_to_fs(target)
-    plan = make_plan(workspace.decisions_path, workspace.raw_dir, target, samples_per_shard, seed)
+    if blur is not None and blur.detector is not None:
+        load_detector(blur.detector)  # a bad model file stops the run before any shard
+    plan = make_plan(
+        workspace.decisions_path, workspace.raw_dir, target, samples_per_shard, seed, blur
+    )
     workspace.prepare()
     _make_folder(target)
     _log_rejections(plan.rejected)
@@ -250,4 +257,9 @@ def run(workspace: Workspace, options: Options, engine: Engine) -> ShardSummary:
         processes=options.processes,
         progress=engine.progress,
         engine=engine,
+        blur=(
+            BlurSpec(options.blur_boxes, options.face_detector)
+            if options.blur_boxes or options.face_detector
+            else None
+        ),
     )

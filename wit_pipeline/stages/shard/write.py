@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.stages.shard.blur import Blurrer
 from wit_pipeline.stages.shard.plan import PlannedSample, ShardJob
 
 MANIFEST_PARTS = ".manifest-parts"
@@ -93,7 +94,7 @@ def sample_json(sample: PlannedSample, raw_meta: dict[str, Any], caption: str) -
 
 
 def _write_sample(
-    tar: tarfile.TarFile, raw: RawFiles, sample: PlannedSample
+    tar: tarfile.TarFile, raw: RawFiles, sample: PlannedSample, blurrer: Blurrer | None
 ) -> tuple[dict[str, Any], int]:
     """Append one sample's three members; its JSON and the offset of its first header."""
     offset = tar.offset
@@ -101,7 +102,15 @@ def _write_sample(
     caption = raw.read(sample.raw_tar, txt.offset, txt.size)
     raw_meta = json.loads(raw.read(sample.raw_tar, meta.offset, meta.size))
     record = sample_json(sample, raw_meta, caption.decode("utf-8"))
-    tar.addfile(tar_info(f"{sample.key}.jpg", jpg.size), raw.at(sample.raw_tar, jpg.offset))
+    blurred = None
+    if blurrer is not None:
+        image = raw.read(sample.raw_tar, jpg.offset, jpg.size)
+        blurred = blurrer(image, raw_meta, Path(sample.raw_tar).stem)
+        record["blurred"] = blurred is not None
+    if blurred is not None:
+        tar.addfile(tar_info(f"{sample.key}.jpg", len(blurred)), io.BytesIO(blurred))
+    else:
+        tar.addfile(tar_info(f"{sample.key}.jpg", jpg.size), raw.at(sample.raw_tar, jpg.offset))
     tar.addfile(tar_info(f"{sample.key}.txt", len(caption)), io.BytesIO(caption))
     encoded = json.dumps(record, sort_keys=True, ensure_ascii=False).encode("utf-8")
     tar.addfile(tar_info(f"{sample.key}.json", len(encoded)), io.BytesIO(encoded))
@@ -119,11 +128,12 @@ def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
     """Write `job` as FOLDER/NAME.tar and its manifest part, each atomically; its facts."""
     rows = []
     raw = RawFiles()
+    blurrer = Blurrer(job.blur, Path(job.raw_dir)) if job.blur is not None else None
     try:
         with atomic_path(folder / job.name) as temp:
             with tarfile.open(temp, "w", format=tarfile.USTAR_FORMAT) as tar:
                 for sample in job.samples():
-                    record, offset = _write_sample(tar, raw, sample)
+                    record, offset = _write_sample(tar, raw, sample, blurrer)
                     rows.append(_manifest_row(record, job.name, offset))
             manifest = pa.Table.from_pylist(rows, schema=load_schema("manifest").arrow)
             with atomic_path(folder / MANIFEST_PARTS / manifest_part(job.name)) as part:
