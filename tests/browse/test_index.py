@@ -50,6 +50,13 @@ def test_a_reason_finds_every_sample_a_rule_applied_to(index, browse_workspace):
         assert all(reason in r.item["why"] for r in index.page(Filters(reason=reason), 0, 1000))
 
 
+def test_why_starts_with_the_first_reason_and_repeats_none(index):
+    items = [r.item for r in index.page(Filters(), 0, 1000)]
+    assert all(i["why"][0] == i["reason"] for i in items)
+    assert all(len(set(i["why"])) == len(i["why"]) for i in items)
+    assert any(len(i["why"]) > 1 for i in items)
+
+
 def test_pages_follow_one_another(index):
     first, second = index.page(Filters(), 0, 10), index.page(Filters(), 10, 10)
     assert [r.rank for r in second] == list(range(11, 21))

@@ -51,7 +51,7 @@ def items_sql(catalog: Catalog) -> str:
     score_error = "split_part(c.error, ':', 1)" if scored else "NULL::VARCHAR"
     reasons = _optional(decided, "d", "reasons", "VARCHAR[]")
     in_shards = "m.out_key IS NOT NULL" if catalog.has("manifest") else "FALSE"
-    return f"""
+    inner = f"""
         SELECT (row_number() OVER (ORDER BY d.shard, d.key) - 1)::INTEGER AS rid,
                d.key, d.shard, d.keep, d.reason, {reasons} AS reasons,
                {_optional(decided, "d", "detail", "VARCHAR")} AS detail,
@@ -70,13 +70,14 @@ def items_sql(catalog: Catalog) -> str:
                {"c.error IS NULL AND c.key IS NOT NULL" if scored else "FALSE"} AS scored,
                {in_shards} AS in_shards,
                {"m.out_shard" if catalog.has("manifest") else "NULL::VARCHAR"} AS out_shard,
-               list_distinct(list_filter(
-                   list_concat([d.reason, {error_code}, {score_error},
-                                CASE WHEN {status} <> 'success' THEN {status} END],
-                               coalesce({reasons}, [])),
-                   lambda x: x IS NOT NULL)) AS why
+               list_filter(list_concat(
+                   [d.reason, {error_code}, {score_error},
+                    CASE WHEN {status} <> 'success' THEN {status} END],
+                   coalesce({reasons}, [])), lambda x: x IS NOT NULL) AS every
         FROM decisions d {" ".join(joins)}
     """
+    first_seen = "lambda x, i: list_position(every, x) = i"
+    return f"SELECT * EXCLUDE (every), list_filter(every, {first_seen}) AS why FROM ({inner})"
 
 
 def build(catalog: Catalog) -> int:
