@@ -37,6 +37,8 @@ COMMAND_MODULES = (
     "verify_shards",
     "build_entries",
     "sql",
+    "search",
+    "browse",
     "testweb",
 )
 """Modules of `wit_pipeline.commands`, in the order their commands appear in --help."""
