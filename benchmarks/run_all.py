@@ -72,6 +72,7 @@ BENCHMARKS = (
     ),
     Benchmark("shard", "shard_bench.py", ("--pages", "200", "--repeats", "3")),
     Benchmark("train", "train_bench.py", ("--samples", "1024", "--steps", "20")),
+    Benchmark("browse", "browse_bench.py", ("--rows", "1000000", "--repeats", "5")),
     Benchmark("gpu_score", "gpu_score_bench.py", (), needs_gpu=True),
 )
 """Sizes chosen so that the whole run takes under 20 minutes on 2 shared cores."""

@@ -3,17 +3,16 @@
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
+from tests.ray_cluster import free_port, wait_for_port
 from wit_pipeline.cli import main
 from wit_pipeline.core.executor import RAY_LOOPBACK_ONLY
 
@@ -58,24 +57,6 @@ def test_engine_ray_without_ray_installed_is_one_line_exit_2(tmp_path, monkeypat
     assert err.strip() == (
         "wit-pipeline: error: --engine ray needs the ray package: pip install 'wit-pipeline[ray]'"
     )
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on at 127.0.0.1 right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float) -> None:
-    """Return once 127.0.0.1:port accepts connections; TimeoutError after `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.5)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
 
 
 @pytest.fixture(scope="module")

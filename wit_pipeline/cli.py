@@ -38,6 +38,8 @@ COMMAND_MODULES = (
     "select",
     "build_entries",
     "sql",
+    "search",
+    "browse",
     "testweb",
 )
 """Modules of `wit_pipeline.commands`, in the order their commands appear in --help."""

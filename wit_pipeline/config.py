@@ -19,6 +19,7 @@ import yaml
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import ENGINES
 from wit_pipeline.core.options import StageOptions, describe, from_mapping, reject_unknown
+from wit_pipeline.core.workspace import workdir_path
 from wit_pipeline.stages import NAMES, PIPELINE
 
 STAGES = NAMES
@@ -77,11 +78,13 @@ def config_from_dict(
     data = {**data, **{k: v for k, v in (overrides or {}).items() if v is not None}}
     reject_unknown(source, "", data, [*GLOBAL_KEYS, *STAGES])
     engine = data.get("engine") or "local"
+    workdir = _typed(source, "workdir", data.get("workdir", "wit-data"), str)
+    given = "--workdir" if (overrides or {}).get("workdir") is not None else f"{source}: workdir:"
     if engine not in ENGINES:
         raise InputError(f"{source}: engine: {engine!r} is not one of {', '.join(ENGINES)}")
     config = PipelineConfig(
         source=source,
-        workdir=Path(_typed(source, "workdir", data.get("workdir", "wit-data"), str)),
+        workdir=workdir_path(workdir, given),
         engine=engine,
         ray_address=_typed(source, "ray_address", data.get("ray_address"), str),
         gpus_per_task=float(_typed(source, "gpus_per_task", data.get("gpus_per_task", 0), float)),

@@ -49,3 +49,14 @@ def test_ray_engine_without_ray_is_a_clear_error(tmp_path, monkeypatch):
     ):
         run_units(tmp_path, [Unit("x", 1)], square, engine=Engine("ray"), progress=False)
     assert not Markers(tmp_path).is_done("x")
+
+
+def test_a_file_url_marker_folder_is_that_local_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "out"
+    (out / ".00000.tar.tmp-1-ab").parent.mkdir()
+    (out / ".00000.tar.tmp-1-ab").write_bytes(b"half")
+    run_units(f"file://{out}", [Unit("u0", 3)], square, progress=False)
+    assert Markers(out).info("u0") == {"unit": "u0", "square": 9}
+    assert not (out / ".00000.tar.tmp-1-ab").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no folder named `file:`

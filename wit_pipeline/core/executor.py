@@ -19,6 +19,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import remove_stale_temps
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.logs import configure_logging
@@ -121,8 +122,9 @@ def run_units(
     engine.require()
     markers = Markers(marker_dir)
     if markers.local:
-        Path(marker_dir).mkdir(parents=True, exist_ok=True)
-        for path in remove_stale_temps(Path(marker_dir)):
+        folder = storage.local_path(marker_dir)  # a file:// URL is a local folder
+        folder.mkdir(parents=True, exist_ok=True)
+        for path in remove_stale_temps(folder):
             log.info("removed %s left by an interrupted run", path)
     replaced = Markers(replaces) if replaces is not None else None
     result = RunResult()

@@ -10,7 +10,9 @@ catalog.duckdb
 wit-workspace.json                            the layout version, written on the first write
 
 A workspace written by a version with another layout is refused with one line (exit 2) by
-every command, rather than misread.
+every command, rather than misread. So is a workdir given as a URL (s3://, gs://, ...): the
+workspace relies on rename and local locks, and a URL taken as a path would silently become a
+local folder named `s3:` (only `shard --out` and `verify-shards` take URLs).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wit_pipeline import __version__
+from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.lock import acquire_for
@@ -33,7 +36,19 @@ LAYOUT_VERSION = 1
 
 def default_workdir() -> Path:
     """`$WIT_WORKDIR` if set, else `./wit-data`."""
-    return Path(os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR)
+    return workdir_path(os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR, f"${WORKDIR_ENV}")
+
+
+def workdir_path(value: str | Path, where: str = "--workdir") -> Path:
+    """The local folder a workdir names (a plain path or a file:// URL); InputError (one line)
+    for any other URL, which the workspace cannot live on yet, rather than a local folder
+    named after the scheme."""
+    if storage.is_local(value):
+        return storage.local_path(value)
+    raise InputError(
+        f"{where} {value}: a workspace on object storage ({storage.protocol(value)}://) is not "
+        "supported; use a local or shared folder (shard --out and verify-shards take URLs)"
+    )
 
 
 @dataclass(frozen=True)
@@ -46,7 +61,7 @@ class Workspace:
     def at(cls, root: Path | str | None = None) -> Workspace:
         """The workspace at `root`, or at the default work dir when None; InputError when it
         was written with another layout (see `check_layout`)."""
-        workspace = cls(Path(root) if root is not None else default_workdir())
+        workspace = cls(workdir_path(root) if root is not None else default_workdir())
         workspace.check_layout()
         return workspace
 

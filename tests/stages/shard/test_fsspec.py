@@ -66,9 +66,10 @@ def test_remote_resume_keeps_uploaded_shards_and_redoes_the_rest(filtered_worksp
     storage.remove(f"{memory_url}/00001.tar")
     storage.remove(f"{memory_url}/.done/00002.json")
     fs.pipe_file(f"{memory_url}/00003.tar".removeprefix("memory:/"), b"half a shard")
+    fs.pipe_file(f"{memory_url}/.manifest-parts/00004.parquet".removeprefix("memory:/"), b"cut")
 
     resumed = write_shards(filtered_workspace, 3, seed=6, out=memory_url)
-    assert (resumed.written, resumed.resumed) == (3, first.shards - 3)
+    assert (resumed.written, resumed.resumed) == (4, first.shards - 4)
     assert url_files(memory_url) == before
     assert verify_shards(memory_url, filtered_workspace) == []
 

@@ -4,6 +4,7 @@ import io
 import json
 import shutil
 import tarfile
+from hashlib import sha256
 
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard import verify_shards
@@ -69,3 +70,31 @@ def test_duplicate_and_dotted_keys_are_caught(sharded_workspace, tmp_path):
 
 def test_empty_folder_is_a_problem(tmp_path):
     assert verify_shards(tmp_path) == [f"{tmp_path}: no .tar or .parquet shards"]
+
+
+def test_markers_name_each_tar_and_manifest_part_by_size_and_sha256(sharded_workspace):
+    shards = sharded_workspace.shards_dir
+    for tar in sorted(shards.glob("*.tar")):
+        marker = json.loads((shards / ".done" / f"{tar.stem}.json").read_text())
+        part = shards / ".manifest-parts" / f"{tar.stem}.parquet"
+        for data, facts in (
+            (tar.read_bytes(), marker),
+            (part.read_bytes(), marker["manifest_part"]),
+        ):
+            assert (facts["filesize"], facts["sha256"]) == (len(data), sha256(data).hexdigest())
+
+
+def test_a_tar_its_marker_does_not_name_is_caught(sharded_workspace, tmp_path):
+    workspace = shard_copy(sharded_workspace, tmp_path)
+    shards = workspace.shards_dir
+    path = shards / "00001.tar"
+    data = bytearray(path.read_bytes())
+    data[-2048] ^= 0xFF  # inside the last image's bytes: a valid tar of the same size
+    path.write_bytes(bytes(data))
+    (shards / ".done" / "00002.json").unlink()
+    (shards / ".manifest-parts" / "00003.parquet").unlink()
+    problems = verify_shards(shards, workspace)
+    assert "00001.tar: SHA-256 is not the one its marker names (replaced?)" in problems
+    assert "00002.tar: no completion marker .done/00002.json (never committed)" in problems
+    assert ".manifest-parts/00003.parquet: missing" in problems
+    assert verify_shards(sharded_workspace.shards_dir, sharded_workspace) == []

@@ -163,10 +163,19 @@ def _run_jobs(
 ) -> tuple[dict[str, dict[str, Any]], int]:
     """Write the plan's unfinished shards; every shard's facts, and how many were resumed.
     The executor keeps the markers beside the shards (written after each upload on an object
-    store); a shard counts as done only when its file is there, of the size its marker says."""
+    store); a shard counts as done only when its file (tar or parquet) and manifest part are
+    there, of the sizes its marker names."""
     _forget_other_plans(out, plan)
     sizes = storage.file_sizes(out)
+    parts = storage.file_sizes(storage.join(out, MANIFEST_PARTS))
     names = {Path(job.name).stem: job.name for job in plan.jobs}
+
+    def committed(unit: str, info: dict[str, Any]) -> bool:
+        part = info.get("manifest_part")
+        return sizes.get(names[unit]) == info.get("filesize") and (
+            part is None or parts.get(manifest_part(names[unit])) == part.get("filesize")
+        )
+
     result = run_units(
         out,
         [Unit(Path(job.name).stem, job) for job in plan.jobs],
@@ -175,7 +184,7 @@ def _run_jobs(
         desc="shard",
         progress=progress,
         engine=engine,
-        done_if=lambda unit, info: sizes.get(names[unit]) == info.get("filesize"),
+        done_if=committed,
     )
     return result.infos, len(result.skipped)
 

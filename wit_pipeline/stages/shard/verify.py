@@ -4,6 +4,10 @@ Every tar is read to the end (a truncated or corrupt one is a problem, not a cra
 sample must be one `.jpg`, `.txt` and `.json` under a key without dots, keys unique across the
 folder, counts equal to sizes.json, manifest.parquet (when present) naming each key's shard and
 offset. Inside a workspace, the samples' raw keys must be exactly the kept decisions, once each.
+In a folder the shard stage wrote (it has completion markers), every tar must have its marker,
+and the tar and its manifest part must have the sizes and SHA-256 the marker names: on object
+storage, where the marker is what commits a shard, an object replaced, cut or never committed is
+a problem.
 Shards from elsewhere are only read, never extracted: a member with a path for a name, a link or
 device, a size past the end or a JSON member that is not JSON is a problem line; only JSON
 members are read into memory, up to a size limit. The folder may be an fsspec URL (s3://,
@@ -17,15 +21,18 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from wit_pipeline.core import storage
+from wit_pipeline.core.markers import MARKER_DIR, Markers
 from wit_pipeline.core.tar import MAX_TEXT_BYTES, TarWalk, limit_for, member_problem
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard.layout import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
 from wit_pipeline.stages.shard.plan import MEMBER_EXTENSIONS
+from wit_pipeline.stages.shard.write import MANIFEST_PARTS, file_sha256, manifest_part
 
 EXPECTED = frozenset(MEMBER_EXTENSIONS)
 
@@ -141,6 +148,44 @@ def _check_sizes(folder: str, seen: _Seen, problems: list[str]) -> None:
             problems.append(f"{path}: {name} has {seen.counts[name]} samples, not {sizes[name]}")
 
 
+def _object_problem(url: str, facts: dict[str, Any]) -> str | None:
+    """What is wrong with the object at `url` by the size and SHA-256 its marker names."""
+    size = storage.size(url)
+    if size is None:
+        return "missing"
+    if size != facts.get("filesize"):
+        return f"{size} bytes, its marker says {facts.get('filesize')}"
+    if "sha256" in facts and file_sha256(url) != facts["sha256"]:
+        return "SHA-256 is not the one its marker names (replaced?)"
+    return None
+
+
+def _check_markers(folder: str, shards: list[str], problems: list[str]) -> None:
+    """In a folder with completion markers: each shard (tar or parquet) has one, naming the
+    size and SHA-256 of the shard and of its manifest part."""
+    markers = Markers(folder)
+    done = set(markers.done_units())
+    if not done:
+        return
+    for url in shards:
+        name = url.rsplit("/", 1)[-1]
+        unit = name.split(".")[0]
+        info = markers.info(unit) if unit in done else None
+        if info is None:
+            problems.append(
+                f"{name}: no completion marker {MARKER_DIR}/{unit}.json (never committed)"
+            )
+            continue
+        objects = [(name, url, info)]
+        if "manifest_part" in info:
+            part = f"{MANIFEST_PARTS}/{manifest_part(name)}"
+            objects.append((part, storage.join(folder, part), info["manifest_part"]))
+        for shown, object_url, facts in objects:
+            problem = _object_problem(object_url, facts)
+            if problem:
+                problems.append(f"{shown}: {problem}")
+
+
 def _read_table(path: Path | str, columns: list[str], problems: list[str]) -> pa.Table | None:
     """A parquet file's columns, or None with a problem line when it cannot be read."""
     try:
@@ -225,6 +270,7 @@ def verify_shards(path: Path | str, workspace: Workspace | None = None) -> list[
             shards = ", ".join(shard for shard, _ in places)
             problems.append(f"key {key} appears {len(places)} times ({shards})")
     _check_sizes(folder, seen, problems)
+    _check_markers(folder, [*tars, *parquets], problems)
     _check_manifest(folder, seen, problems)
     if workspace is not None:
         _check_decisions(workspace, folder, seen, problems)

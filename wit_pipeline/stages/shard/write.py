@@ -6,11 +6,14 @@ stays at one copy buffer whatever the image sizes. Every header carries fixed me
 uid/gid 0, empty owner names, mode 0o444) in ustar format, so a seed always gives the same
 bytes. The shard's manifest rows go to a hidden part file, gathered into manifest.parquet once
 every shard is written. Shards bound for object storage are written the same way into a local
-staging folder, then uploaded whole.
+staging folder, then uploaded whole. A shard's facts (its completion marker, written by the
+executor once both uploads are done) name the size and SHA-256 of the tar and of its manifest
+part, so a rerun and verify-shards can tell a committed object from one cut or replaced.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import tarfile
@@ -56,6 +59,16 @@ PARQUET_SCHEMA = pa.schema(
 """A parquet shard's columns: what the tar's three members hold, the image as `datasets`'
 Image struct (bytes, path), the features recorded where `datasets` reads them."""
 OPEN_RAW_TARS = 32
+HASH_BLOCK = 1 << 20
+
+
+def file_sha256(url: Path | str) -> str:
+    """The hex SHA-256 of the file at `url` (a local path or an fsspec URL), read in blocks."""
+    digest = hashlib.sha256()
+    with storage.open_input(url) as handle:
+        for block in iter(lambda: handle.read(HASH_BLOCK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def tar_info(name: str, size: int) -> tarfile.TarInfo:
@@ -223,7 +236,13 @@ def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
                 pq.write_table(manifest, part)
     finally:
         raw.close()
-    return {"samples": len(rows), "filesize": (folder / job.name).stat().st_size}
+    shard, part = folder / job.name, folder / MANIFEST_PARTS / manifest_part(job.name)
+    return {
+        "samples": len(rows),
+        "filesize": shard.stat().st_size,
+        "sha256": file_sha256(shard),
+        "manifest_part": {"filesize": part.stat().st_size, "sha256": file_sha256(part)},
+    }
 
 
 def manifest_part(shard: str) -> str:

@@ -1,0 +1,38 @@
+"""`wit-pipeline browse`: prints its loopback URL, serves the page there, ends on Ctrl-C;
+a bad port is a usage error."""
+
+import os
+import signal
+import subprocess
+import sys
+import urllib.request
+
+import pytest
+
+from wit_pipeline.cli import main
+
+
+def test_browse_serves_on_loopback_until_interrupted(browse_workspace):
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wit_pipeline", "--workdir", str(browse_workspace.root),
+         "browse", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        line = process.stdout.readline()
+        url = line.split(" at ")[-1].strip()
+        assert url.startswith("http://127.0.0.1:") and "samples of" in line
+        with urllib.request.urlopen(url, timeout=30) as answer:
+            assert answer.status == 200 and b"samples match" in answer.read()
+    finally:
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 130
+
+
+def test_a_bad_port_is_a_usage_error(capsys, browse_workspace):
+    with pytest.raises(SystemExit) as stopped:
+        main(["--workdir", str(browse_workspace.root), "browse", "--port", "70000"])
+    assert stopped.value.code == 2 and "must be 0..65535" in capsys.readouterr().err
