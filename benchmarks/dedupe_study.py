@@ -45,7 +45,7 @@ from testweb_workspace import download_testweb
 from wit_pipeline.scoring import near_duplicate_pairs
 from wit_pipeline.scoring.dedupe import DedupeRule, Views, duplicate_of, matched_pairs
 from wit_pipeline.stages.download.image import inspect_image
-from wit_pipeline.stages.download.shard import (
+from wit_pipeline.stages.download.unit import (
     SUCCESS,
     Outcome,
     ResizeOptions,

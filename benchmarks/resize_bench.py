@@ -21,7 +21,7 @@ from photo_set import photo_sized
 from PIL import Image
 
 from wit_pipeline.stages.download.image import inspect_image
-from wit_pipeline.stages.download.shard import ResizeOptions, make_backend, make_resizer
+from wit_pipeline.stages.download.unit import ResizeOptions, make_backend, make_resizer
 
 
 def psnr(ours: bytes, exact: bytes) -> float:

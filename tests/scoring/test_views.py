@@ -20,7 +20,7 @@ from wit_pipeline.scoring.views import (
     picture_views,
 )
 from wit_pipeline.stages.download.image import inspect_image
-from wit_pipeline.stages.download.shard import (
+from wit_pipeline.stages.download.unit import (
     SUCCESS,
     Outcome,
     ResizeOptions,

@@ -21,7 +21,7 @@ from wit_pipeline.stages.download.decode import (
     over_budget,
 )
 from wit_pipeline.stages.download.image import inspect_image
-from wit_pipeline.stages.download.shard import (
+from wit_pipeline.stages.download.unit import (
     SUCCESS,
     Outcome,
     ResizeOptions,
@@ -125,7 +125,7 @@ MEASURE = """
 import io, json, resource, sys
 from wit_pipeline.stages.download.decode import decode_cost
 from wit_pipeline.stages.download.image import inspect_image
-from wit_pipeline.stages.download.shard import (
+from wit_pipeline.stages.download.unit import (
     SUCCESS, Outcome, ResizeOptions, make_backend, resize_outcome
 )
 from wit_pipeline.testweb import hostile_bodies

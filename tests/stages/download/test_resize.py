@@ -21,7 +21,7 @@ from PIL import Image
 from wit_pipeline.cli import main
 from wit_pipeline.stages.download.image import inspect_image
 from wit_pipeline.stages.download.resize import Resized
-from wit_pipeline.stages.download.shard import ResizeOptions, make_backend, make_resizer
+from wit_pipeline.stages.download.unit import ResizeOptions, make_backend, make_resizer
 
 MODES = ["border", "keep_ratio", "keep_ratio_largest", "center_crop"]
 PHOTO_SIDES = (1200, 1500, 1800, 2000)

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import webdataset as wds
 
-from wit_pipeline.stages.download.shard import samples_schema
+from wit_pipeline.stages.download.unit import samples_schema
 from wit_pipeline.stages.download.writer import ShardWriter
 
 INPUT = pa.schema([("url", pa.string()), ("caption", pa.string())])

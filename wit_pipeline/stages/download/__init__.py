@@ -11,7 +11,7 @@ __getattr__ = lazy_exports(
     __name__,
     stage=("DownloadOptions", "DownloadSummary", "download", "FetchOptions"),
     plan=("InputSpec",),
-    shard=("ResizeOptions",),
+    unit=("ResizeOptions",),
 )
 __all__ = [
     "STAGE",

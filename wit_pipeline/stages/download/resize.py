@@ -24,7 +24,7 @@ from wit_pipeline.stages.download.decode import resizer_input
 from wit_pipeline.stages.download.image import ImageHeader
 
 if TYPE_CHECKING:
-    from wit_pipeline.stages.download.shard import ResizeOptions
+    from wit_pipeline.stages.download.unit import ResizeOptions
 
 BACKENDS = ("pillow", "img2dataset")
 Resized = tuple[bytes | None, int | None, int | None, int | None, int | None, str | None]

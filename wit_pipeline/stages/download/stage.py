@@ -29,7 +29,7 @@ from wit_pipeline.stages.download.plan import (
     local_input,
     plan_shards,
 )
-from wit_pipeline.stages.download.shard import ResizeOptions, ShardJob, download_shard
+from wit_pipeline.stages.download.unit import DownloadUnit, ResizeOptions, download_shard
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             raise
     digits = key_digits(spec.samples_per_shard)
     jobs = [
-        ShardJob(
+        DownloadUnit(
             shard_id=i,
             input_path=str(path),
             raw_dir=str(raw_dir),

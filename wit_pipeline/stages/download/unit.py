@@ -68,7 +68,7 @@ class ResizeOptions:
 
 
 @dataclass(frozen=True)
-class ShardJob:
+class DownloadUnit:
     """The picklable argument of one shard's download."""
 
     shard_id: int
@@ -236,7 +236,7 @@ def _in_order(
                 next_write += 1
 
 
-def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
+def _earlier_outcomes(job: DownloadUnit) -> tuple[pa.Table, dict[int, Outcome]]:
     """For --retry-failed: the shard's input rows, and the outcomes to keep (all but the rows
     that failed for a transient reason), successes with their stored image bytes. A success
     whose image is not in the tar (a retry killed between moving the parquet and the tar) is
@@ -272,7 +272,7 @@ def _earlier_outcomes(job: ShardJob) -> tuple[pa.Table, dict[int, Outcome]]:
     return inputs, keep
 
 
-def download_shard(job: ShardJob) -> dict[str, Any]:
+def download_shard(job: DownloadUnit) -> dict[str, Any]:
     """Download one shard into raw/ (files appear only when the shard is complete).
 
     With `job.retry_failed`, rewrite an existing shard, fetching again only the rows that
