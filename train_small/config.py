@@ -11,8 +11,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_TOWERS = ("vit", "resnet")
-"""open_clip image towers a run can use: a ViT, or open_clip's ModifiedResNet."""
+IMAGE_TOWERS = ("vit", "resnet", "cnn")
+"""Image towers a run can use: open_clip's ViT or ModifiedResNet, or the plain CNN of
+wit_pipeline.scoring.towers (through open_clip's timm tower)."""
 
 
 @dataclass
@@ -31,7 +32,7 @@ class TrainConfig:
     checkpoint_every: int = 50
     image_size: int = 64
     image_tower: str = "vit"
-    """vit or resnet (open_clip's ModifiedResNet)."""
+    """vit, resnet (open_clip's ModifiedResNet) or cnn (four stages of 3x3 convolutions)."""
     patch_size: int = 8
     vision_width: int = 128
     vision_layers: int = 4
