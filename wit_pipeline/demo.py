@@ -38,7 +38,7 @@ class DemoOptions:
     mismatch_share: float = 0.4
     eval_samples: int = 600
     bootstrap_steps: int = 80
-    steps: int = 80
+    steps: int = 120
     batch_size: int = 128
     keep_fraction: float = 0.55
     workers: int = 1
