@@ -1,11 +1,10 @@
-"""A plain CNN image tower registered as timm models, so that an open_clip config naming it
+"""A plain CNN image tower registered as a timm model, so that an open_clip config naming it
 (`vision_cfg.timm_model_name`, what train_small exports for `--image-tower cnn`) loads wherever
 open_clip loads a `local-dir:` folder: the filter, the evaluation, a notebook.
 
 Four stages of two 3x3 convolutions with BatchNorm and ReLU, max-pooling between stages and a
 global average pool; open_clip's TimmModel adds the linear projection. The first convolution has
-stride 2: a 64 px image costs about what a 32 px one would, while the strided filters still see
-the full-resolution edges that tell shapes apart.
+stride 2, so a 64 px image costs about what a 32 px one would (the demo's 2-core budget).
 """
 
 from __future__ import annotations
