@@ -31,7 +31,8 @@ WARMUP_PERCENT = 15
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """Sizes and budgets of the demo; the defaults fit in about 10 minutes on 2 cores."""
+    """Sizes, budgets and training recipe of the demo; the defaults are sized for 10 minutes on
+    2 cores (README, "The demo")."""
 
     pool_pages: int = 300
     seed_pages: int = 60

@@ -32,11 +32,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.keep_fraction <= 1.0:
         raise InputError(f"--keep-fraction {args.keep_fraction}: must be in (0, 1]")
+    if not args.scale > 0:
+        raise InputError(f"--scale {args.scale}: must be > 0")
     root = Workspace.at(args.workdir).root
     if args.fresh and root.exists():
         shutil.rmtree(root)
-    if not args.scale > 0:
-        raise InputError(f"--scale {args.scale}: must be > 0")
     sizes = {name: getattr(args, name) for name in SIZE_OPTIONS}
     options = DemoOptions(**sizes, image_tower=args.image_tower, progress=not args.quiet)
     options = options.scaled(args.scale)
