@@ -13,7 +13,7 @@ given (supervised cross entropy on N clean labelled test-web images, `--steps` s
 flips and quarter turns): an upper bound for what captions can teach it in as many steps.
 
     python benchmarks/recipe_study.py [--workdir wit-data/recipe-study] [--pool-pages 300]
-        [--steps 80] [--variants base,resnet,...] [--ceiling 2000,8000 --image-size 32]
+        [--steps 80] [--variants base,vit,...] [--ceiling 4000 --steps 400]
         [--json benchmarks/results/recipe.json]
 """
 
@@ -37,7 +37,7 @@ from train_small.data import decode_image, image_bytes
 from train_small.model import build_model, model_config, normalise
 from train_small.schedule import warmup_cosine
 from wit_pipeline.core.atomic import write_json_atomic
-from wit_pipeline.demo import Demo, DemoOptions
+from wit_pipeline.demo import WARMUP_PERCENT, Demo, DemoOptions
 from wit_pipeline.reader import shard_pipeline
 from wit_pipeline.testweb.evalset import write_labelled_shards
 from wit_pipeline.testweb.vocab import SHAPES
@@ -46,8 +46,8 @@ COMMAND = "python benchmarks/recipe_study.py"
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
-    "resnet": {"image_tower": "resnet"},
-    "resnet_w32": {"image_tower": "resnet", "resnet_width": 32},
+    "vit": {"image_tower": "vit", "weight_decay": 0.1},
+    "resnet": {"image_tower": "resnet", "weight_decay": 0.1},
     "vit_32px_patch4": {"image_tower": "vit", "image_size": 32, "patch_size": 4},
     "no_augment": {"augment": False},
     "lr_5e-3": {"lr": 5e-3},
@@ -66,14 +66,22 @@ def run_variant(
     changes = dict(changes)
     data = changes.pop("data", "clip_score_dedupe")
     steps = options.steps * changes.pop("steps_factor", 1)
+    recipe = {
+        "image_tower": options.image_tower,
+        "image_size": options.image_size,
+        "lr": options.lr,
+        "weight_decay": options.weight_decay,
+        **changes,
+    }
     config = TrainConfig(
         shards=str(workspaces[data] / "shards"),
         out_dir=out_root / name,
         steps=steps,
         batch_size=options.batch_size,
+        warmup_steps=max(1, steps * WARMUP_PERCENT // 100),
         workers=options.workers,
         progress=options.progress,
-        **changes,
+        **recipe,
     )
     load_before = os.getloadavg()[0]
     result = train(config)
@@ -155,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=DemoOptions.steps)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--ceiling", help="labelled training set sizes of the supervised bound")
-    parser.add_argument("--image-tower", default=TrainConfig.image_tower)
-    parser.add_argument("--image-size", type=int, default=TrainConfig.image_size)
+    parser.add_argument("--image-tower", default=DemoOptions.image_tower)
+    parser.add_argument("--image-size", type=int, default=DemoOptions.image_size)
     parser.add_argument("--json", help="write (or extend) the results here")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)

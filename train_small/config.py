@@ -1,7 +1,8 @@
 """What a training run is given (TrainConfig) and what it reports back (TrainResult).
 
-The defaults: the demo's recipe (64 px ViT, 2-layer text transformer); benchmarks/recipe_study.py
-measures it against one change at a time (README, "The demo").
+The defaults: a 64 px ViT and a 2-layer text transformer; the demo trains the CNN tower instead
+(wit_pipeline.demo.DemoOptions), and benchmarks/recipe_study.py measures its recipe against one
+change at a time (README, "The demo").
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-IMAGE_TOWERS = ("vit", "resnet")
-"""open_clip image towers a run can use: a ViT, or open_clip's ModifiedResNet."""
+IMAGE_TOWERS = ("vit", "resnet", "cnn")
+"""Image towers a run can use: open_clip's ViT or ModifiedResNet, or the plain CNN of
+wit_pipeline.scoring.towers (through open_clip's timm tower)."""
 
 
 @dataclass
@@ -31,7 +33,7 @@ class TrainConfig:
     checkpoint_every: int = 50
     image_size: int = 64
     image_tower: str = "vit"
-    """vit or resnet (open_clip's ModifiedResNet)."""
+    """vit, resnet (open_clip's ModifiedResNet) or cnn (four stages of 3x3 convolutions)."""
     patch_size: int = 8
     vision_width: int = 128
     vision_layers: int = 4

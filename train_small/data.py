@@ -15,6 +15,7 @@ import io
 import itertools
 import logging
 import os
+import re
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ QUARTER_TURNS = (
     Image.Transpose.ROTATE_180,
     Image.Transpose.ROTATE_270,
 )
+
+VERTICAL_FLIP = 6
+"""The `_dihedral` index of a vertical flip (mirror left-right, then turn by 180 degrees)."""
+SIDE_WORDS = re.compile(r"\b(left|right)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -84,10 +89,13 @@ class DataPosition:
         }
 
 
-def decode_image(data: bytes, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+def decode_image(
+    data: bytes, size: int, rng: np.random.Generator | None = None, keep_sides: bool = False
+) -> np.ndarray:
     """Image bytes as a (size, size, 3) uint8 array: shortest side resized to `size` and centre
     cropped (open_clip's eval transform); with `rng`, a random 80-100% square crop, then one of
-    the 8 flips and quarter turns (the test web's shapes come in any orientation)."""
+    the 8 flips and quarter turns (the test web's shapes come in any orientation), or with
+    `keep_sides` only none or a vertical flip (left and right stay where the caption says)."""
     with Image.open(io.BytesIO(data)) as opened:
         opened.draft("RGB", (size, size))
         image = opened.convert("RGB")
@@ -102,7 +110,8 @@ def decode_image(data: bytes, size: int, rng: np.random.Generator | None = None)
         (size, size), Image.Resampling.BICUBIC, (left, top, left + crop, top + crop)
     )
     if rng is not None:
-        image = _dihedral(image, int(rng.integers(8)))
+        which = int(rng.integers(8))
+        image = _dihedral(image, (0, VERTICAL_FLIP)[which % 2] if keep_sides else which)
     return np.asarray(image)
 
 
@@ -112,6 +121,11 @@ def _dihedral(image: Image.Image, which: int) -> Image.Image:
         image = image.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     turn = QUARTER_TURNS[which & 3]
     return image.transpose(turn) if turn is not None else image
+
+
+def names_sides(caption: str) -> bool:
+    """Whether a caption says where things are left to right (a flip or turn would falsify it)."""
+    return SIDE_WORDS.search(caption) is not None
 
 
 def image_bytes(sample: dict[str, Any]) -> bytes:
@@ -180,8 +194,8 @@ class TrainBatches(IterableDataset):
             raw += 1
             rng = _augment_rng(spec.seed, epoch, sample["__key__"]) if spec.augment else None
             try:
-                image = decode_image(image_bytes(sample), spec.image_size, rng)
                 text = caption_text(sample)
+                image = decode_image(image_bytes(sample), spec.image_size, rng, names_sides(text))
             except (OSError, KeyError, ValueError, UnicodeDecodeError) as exc:
                 log.warning("skipping sample %s: %s", sample.get("__key__"), exc)
                 continue

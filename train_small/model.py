@@ -8,6 +8,8 @@ from typing import Any
 import open_clip
 import torch
 
+from wit_pipeline.scoring.towers import CNN_TOWER
+
 from .config import TrainConfig
 
 MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -24,9 +26,16 @@ VOCAB_SIZE = 49408
 
 
 def _vision_config(config: TrainConfig) -> dict[str, Any]:
-    """The image tower of `config.image_tower`: a ViT, or open_clip's ModifiedResNet (a list of
+    """The image tower of `config.image_tower`: a ViT, open_clip's ModifiedResNet (a list of
     blocks per stage selects it; its attention pool splits width * 32 channels into heads of
-    32)."""
+    32), or the plain CNN as a timm tower (average pool, then a linear projection)."""
+    if config.image_tower == "cnn":
+        return {
+            "image_size": config.image_size,
+            "timm_model_name": CNN_TOWER,
+            "timm_pool": "avg",
+            "timm_proj": "linear",
+        }
     if config.image_tower == "resnet":
         return {
             "image_size": config.image_size,

@@ -14,7 +14,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -25,22 +25,44 @@ from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
 
 RUNS = ("no_filter", "basic", "clip_score", "clip_score_dedupe")
 """The four training runs of the table, from no curation to the full filter."""
+WARMUP_PERCENT = 15
+"""Warmup share of every run's steps: linear warmup, then cosine decay (a one-cycle schedule)."""
 
 
 @dataclass(frozen=True)
 class DemoOptions:
-    """Sizes and budgets of the demo; the defaults fit in about 10 minutes on 2 cores."""
+    """Sizes, budgets and training recipe of the demo; the defaults are sized for 10 minutes on
+    2 cores (README, "The demo")."""
 
     pool_pages: int = 300
     seed_pages: int = 60
     mismatch_share: float = 0.4
     eval_samples: int = 600
     bootstrap_steps: int = 80
-    steps: int = 80
+    steps: int = 120
     batch_size: int = 128
     keep_fraction: float = 0.55
     workers: int = 1
+    image_tower: str = "cnn"
+    image_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 0.05
     progress: bool = True
+
+    def scaled(self, factor: float) -> DemoOptions:
+        """These options with `factor` times the pages of both webs and the steps of every run
+        (the bigger version of the demo: more distinct pictures, longer training)."""
+
+        def times(value: int) -> int:
+            return max(1, round(value * factor))
+
+        return replace(
+            self,
+            pool_pages=times(self.pool_pages),
+            seed_pages=times(self.seed_pages),
+            bootstrap_steps=times(self.bootstrap_steps),
+            steps=times(self.steps),
+        )
 
 
 _BASIC = {"min_image_size": 32, "max_aspect_ratio": 3.0, "min_caption_words": 2, "lang": "en"}
@@ -134,6 +156,11 @@ class Demo:
                 out_dir=out_dir,
                 steps=steps,
                 batch_size=self.options.batch_size,
+                lr=self.options.lr,
+                warmup_steps=max(1, steps * WARMUP_PERCENT // 100),
+                weight_decay=self.options.weight_decay,
+                image_tower=self.options.image_tower,
+                image_size=self.options.image_size,
                 workers=self.options.workers,
                 progress=self.options.progress,
             )

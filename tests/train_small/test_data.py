@@ -13,6 +13,7 @@ from train_small.data import (
     StreamSpec,
     TrainBatches,
     decode_image,
+    names_sides,
     readers_for,
 )
 
@@ -40,6 +41,16 @@ def test_augmentation_is_seeded_and_changes_pixels():
     assert not all(
         np.array_equal(decode_image(data, 32, np.random.default_rng(s)), plain) for s in range(4)
     )
+
+
+def test_captions_naming_a_side_keep_it_through_augmentation():
+    assert names_sides("A blue hexagon on the right") and names_sides("a star on the Left")
+    assert not names_sides("a bright star") and not names_sides("copyright notice")
+    data = _jpeg(96, 96)  # blue left half, red right half
+    kept = [decode_image(data, 32, np.random.default_rng(s), keep_sides=True) for s in range(16)]
+    assert all(p[16, 2, 2] > 150 and p[16, 29, 0] > 150 for p in kept), "blue stays left"
+    free = [decode_image(data, 32, np.random.default_rng(s)) for s in range(16)]
+    assert any(p[16, 2, 0] > 150 for p in free), "without a side word, turns and flips move it"
 
 
 def test_batches_carry_uint8_images_tokens_and_their_position(tiny_shards):

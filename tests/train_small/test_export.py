@@ -2,6 +2,7 @@
 (issue #5) that a model trained on clean test-web-like pairs scores true captions above
 mismatched ones."""
 
+import json
 import shutil
 
 import pyarrow as pa
@@ -15,6 +16,7 @@ from train_small.export import CONFIG_NAME, WEIGHTS_NAME
 from wit_pipeline.cli import main
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
+from wit_pipeline.scoring.towers import CNN_TOWER, PlainCNN
 from wit_pipeline.stages.download import InputSpec, download
 
 from .conftest import TINY
@@ -52,6 +54,23 @@ def test_resnet_tower_exports_a_plain_open_clip_folder_the_scorer_loads(tiny_sha
     ours = load_model(run.checkpoint).eval()
     assert type(ours.visual).__name__ == "ModifiedResNet"
     images = torch.rand(2, 3, 32, 32)
+    _, image_embeddings, _ = scorer.score(images, ["a red circle", "two blue stars"])
+    with torch.no_grad():
+        expected = torch.nn.functional.normalize(ours.encode_image(images), dim=-1)
+    assert torch.allclose(torch.from_numpy(image_embeddings), expected, atol=1e-5)
+
+
+def test_cnn_tower_exports_a_folder_the_scorer_loads_with_the_same_weights(tiny_shards, tmp_path):
+    cnn = {**TINY, "image_tower": "cnn", "image_size": 64, "steps": 3, "workers": 0}
+    run = train(TrainConfig(shards=str(tiny_shards), out_dir=tmp_path / "run", **cnn))
+    folder = export_local_dir(run.checkpoint, tmp_path / "export")
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    assert config["model_cfg"]["vision_cfg"]["timm_model_name"] == CNN_TOWER
+    scorer = ClipScorer(ClipSpec(f"local-dir:{folder}", None), device="cpu")
+    assert scorer.input_side == 64
+    ours = load_model(run.checkpoint).eval()
+    assert isinstance(ours.visual.trunk, PlainCNN)
+    images = torch.rand(2, 3, 64, 64)
     _, image_embeddings, _ = scorer.score(images, ["a red circle", "two blue stars"])
     with torch.no_grad():
         expected = torch.nn.functional.normalize(ours.encode_image(images), dim=-1)

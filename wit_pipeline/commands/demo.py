@@ -6,6 +6,7 @@ import argparse
 import shutil
 import sys
 
+from train_small.config import IMAGE_TOWERS
 from wit_pipeline.commands.common import EXIT_OK, add_command
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.options import positive_int
@@ -20,6 +21,7 @@ SIZE_OPTIONS = {
     "batch_size": (positive_int, "training batch"),
     "keep_fraction": (float, "top share by CLIP score the CLIP runs keep"),
     "workers": (int, "DataLoader workers for training"),
+    "image_size": (positive_int, "image side of every run in pixels"),
 }
 """The DemoOptions fields the command line sets: type and help of each flag."""
 
@@ -30,11 +32,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if not 0.0 < args.keep_fraction <= 1.0:
         raise InputError(f"--keep-fraction {args.keep_fraction}: must be in (0, 1]")
+    if not args.scale > 0:
+        raise InputError(f"--scale {args.scale}: must be > 0")
     root = Workspace.at(args.workdir).root
     if args.fresh and root.exists():
         shutil.rmtree(root)
     sizes = {name: getattr(args, name) for name in SIZE_OPTIONS}
-    options = DemoOptions(**sizes, progress=not args.quiet)
+    options = DemoOptions(**sizes, image_tower=args.image_tower, progress=not args.quiet)
+    options = options.scaled(args.scale)
 
     def say(line: str) -> None:
         if not args.quiet:
@@ -59,6 +64,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         cmd_demo,
     )
     demo.add_argument("--fresh", action="store_true", help="delete the workspace first")
+    demo.add_argument(
+        "--scale",
+        type=float,
+        default=1.0,
+        help="multiply the pages of both webs and the steps of every run (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--image-tower",
+        choices=IMAGE_TOWERS,
+        default=defaults.image_tower,
+        help="image tower of every run (default: %(default)s)",
+    )
     for name, (kind, text) in SIZE_OPTIONS.items():
         demo.add_argument(
             "--" + name.replace("_", "-"),

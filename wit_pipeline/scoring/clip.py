@@ -2,7 +2,8 @@
 
 Models are named as open_clip names them: `ViT-B-32` with `--pretrained openai` (LAION's
 setting), any open_clip name and tag, a name with a local weights file as `pretrained`, a
-`local-dir:PATH` folder (open_clip_config.json + weights, what train_small exports), or a name
+`local-dir:PATH` folder (open_clip_config.json + weights, what train_small exports; its image
+tower may be the CNN of `towers`), or a name
 with `pretrained` 'random' for a randomly initialised model (speed figures, tests). The score is
 not scaled by the logit scale.
 """
@@ -71,6 +72,8 @@ class ClipScorer:
     def __init__(self, spec: ClipSpec, device: str = "auto") -> None:
         import open_clip
         import torch
+
+        import wit_pipeline.scoring.towers  # noqa: F401 (registers the CNN tower with timm)
 
         self.spec, self.model_id = spec, spec.model_id
         self.device = resolve_device(device)
