@@ -46,7 +46,7 @@ COMMAND = "python benchmarks/recipe_study.py"
 REPO = Path(__file__).resolve().parents[1]
 VARIANTS: dict[str, dict[str, Any]] = {
     "base": {},
-    "vit": {"image_tower": "vit", "weight_decay": 0.1},
+    "cnn": {"image_tower": "cnn", "weight_decay": 0.05, "steps_factor": 1.5},
     "resnet": {"image_tower": "resnet", "weight_decay": 0.1},
     "vit_32px_patch4": {"image_tower": "vit", "image_size": 32, "patch_size": 4},
     "no_augment": {"augment": False},
@@ -65,7 +65,7 @@ def run_variant(
     """Train and evaluate one variant; its row of the results."""
     changes = dict(changes)
     data = changes.pop("data", "clip_score_dedupe")
-    steps = options.steps * changes.pop("steps_factor", 1)
+    steps = round(options.steps * changes.pop("steps_factor", 1))
     recipe = {
         "image_tower": options.image_tower,
         "image_size": options.image_size,

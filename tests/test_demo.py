@@ -12,7 +12,7 @@ from wit_pipeline.cli import main
 from wit_pipeline.demo import RUNS, DemoOptions
 
 TOY = ["--pool-pages", "8", "--seed-pages", "4", "--steps", "2", "--bootstrap-steps", "2"]
-TOY += ["--batch-size", "16", "--eval-samples", "48", "--scale", "2"]
+TOY += ["--batch-size", "16", "--eval-samples", "48", "--scale", "2", "--image-tower", "cnn"]
 """Tiny webs and a few steps of each run (--scale 2 doubles the pages and the steps)."""
 ROW = re.compile(r"^(\w+) +([\d,]+) +(\d\.\d{3}) +(\d\.\d{3}) +(\d\.\d{3})$")
 
@@ -34,7 +34,7 @@ def test_demo_writes_one_row_per_run_from_its_own_filter(demo_run):
     summary = json.loads((root / "demo.json").read_text())
     assert [r["name"] for r in summary["runs"]] == list(RUNS)
     assert summary["steps"] == 4 and summary["options"]["pool_pages"] == 16
-    assert summary["options"]["image_tower"] == DemoOptions().image_tower == "cnn"
+    assert summary["options"]["image_tower"] == "cnn" != DemoOptions().image_tower
     samples = {r["name"]: r["samples"] for r in summary["runs"]}
     assert samples["no_filter"] > samples["basic"] > samples["clip_score"] > 0
     assert samples["clip_score"] >= samples["clip_score_dedupe"] > 0

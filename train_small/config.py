@@ -1,8 +1,7 @@
 """What a training run is given (TrainConfig) and what it reports back (TrainResult).
 
-The defaults: a 64 px ViT and a 2-layer text transformer; the demo trains the CNN tower instead
-(wit_pipeline.demo.DemoOptions), and benchmarks/recipe_study.py measures its recipe against one
-change at a time (README, "The demo").
+The defaults: the demo's recipe (64 px ViT, 2-layer text transformer); benchmarks/recipe_study.py
+measures it against one change at a time, the CNN tower among them (README, "The demo").
 """
 
 from __future__ import annotations

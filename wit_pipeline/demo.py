@@ -39,14 +39,14 @@ class DemoOptions:
     mismatch_share: float = 0.4
     eval_samples: int = 600
     bootstrap_steps: int = 80
-    steps: int = 120
+    steps: int = 80
     batch_size: int = 128
     keep_fraction: float = 0.55
     workers: int = 1
-    image_tower: str = "cnn"
+    image_tower: str = "vit"
     image_size: int = 64
     lr: float = 2e-3
-    weight_decay: float = 0.05
+    weight_decay: float = 0.1
     progress: bool = True
 
     def scaled(self, factor: float) -> DemoOptions:

@@ -22,6 +22,7 @@ SIZE_OPTIONS = {
     "keep_fraction": (float, "top share by CLIP score the CLIP runs keep"),
     "workers": (int, "DataLoader workers for training"),
     "image_size": (positive_int, "image side of every run in pixels"),
+    "weight_decay": (float, "AdamW weight decay of every run"),
 }
 """The DemoOptions fields the command line sets: type and help of each flag."""
 
