@@ -10,12 +10,12 @@ import fsspec
 import pytest
 
 from tests.workspaces import FAST, write_urls
-from wit_pipeline.core.executor import RAY_LOOPBACK_ONLY
+from wit_pipeline.core.executor import RAY_MULTI_NODE_SWITCH
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.download import InputSpec, download
 from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
 
-os.environ.setdefault(RAY_LOOPBACK_ONLY, "0")
+os.environ.setdefault(RAY_MULTI_NODE_SWITCH, "0")
 """Every Ray a test starts (itself, in a subprocess or a DAG task) listens on 127.0.0.1 only."""
 
 TESTWEB_CONFIG = WebConfig(

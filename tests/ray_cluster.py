@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 
-from wit_pipeline.core.executor import RAY_LOOPBACK_ONLY
+from wit_pipeline.core.executor import RAY_MULTI_NODE_SWITCH
 
 RAY = str(Path(sys.executable).with_name("ray"))
 SMALL_OBJECT_STORE = str(80 * 1024 * 1024)
@@ -59,7 +59,7 @@ def cluster_env() -> dict[str, str]:
     path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
     return {
         **os.environ,
-        RAY_LOOPBACK_ONLY: "1",
+        RAY_MULTI_NODE_SWITCH: "1",
         "RAY_AUTH_MODE": "token",
         "RAY_AUTH_TOKEN": CLUSTER_TOKEN,
         "PYTHONPATH": path,

@@ -14,7 +14,7 @@ import pytest
 
 from tests.ray_cluster import free_port, wait_for_port
 from wit_pipeline.cli import main
-from wit_pipeline.core.executor import RAY_LOOPBACK_ONLY
+from wit_pipeline.core.executor import RAY_MULTI_NODE_SWITCH
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +71,7 @@ def ray_cluster(tmp_path_factory) -> Iterator[str]:
             "start", "--head", "--block", "--port", str(port), "--num-cpus", "2",
             "--include-dashboard", "false", "--disable-usage-stats", "--temp-dir", temp_dir,
         ],
-        env={**os.environ, RAY_LOOPBACK_ONLY: "0"},
+        env={**os.environ, RAY_MULTI_NODE_SWITCH: "0"},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -39,9 +39,10 @@ class Unit:
 
 
 ENGINES = ("local", "ray")
-RAY_LOOPBACK_ONLY = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
-"""Ray's switch for multi-node networking ("0": every Ray server binds 127.0.0.1). Set before
-Ray is imported when the run starts its own single-node Ray, which nothing else has to reach."""
+RAY_MULTI_NODE_SWITCH = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""The environment variable that turns Ray's multi-node networking on ("1": its servers listen
+on every address) or off ("0": every Ray server binds 127.0.0.1). Set to "0" before Ray is
+imported when the run starts its own single-node Ray, which nothing else has to reach."""
 
 
 @dataclass(frozen=True)
@@ -201,7 +202,7 @@ def _ray_outcomes(
 ) -> Iterator[tuple[Unit, Callable[[], dict[str, Any]]]]:
     """Run the units as Ray tasks; yield each with a getter of its result as it finishes."""
     if not engine.ray_address:
-        os.environ.setdefault(RAY_LOOPBACK_ONLY, "0")
+        os.environ.setdefault(RAY_MULTI_NODE_SWITCH, "0")
     try:
         import ray
     except ImportError as exc:
