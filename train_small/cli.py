@@ -88,10 +88,17 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     )
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    if isinstance(value, dict):
+        return ", ".join(f"{name} {_shown(inner)}" for name, inner in value.items())
+    return str(value)
+
+
 def _print_metrics(metrics: dict[str, Any]) -> None:
     for name, value in metrics.items():
-        shown = f"{value:.3f}" if isinstance(value, float) else str(value)
-        print(f"  {name:28s} {shown}")
+        print(f"  {name:28s} {_shown(value)}")
 
 
 def train_from_args(args: argparse.Namespace) -> TrainResult:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -125,19 +126,21 @@ def encode_held_out(
 
 def zero_shot_accuracy(
     model: open_clip.CLIP, images: torch.Tensor, labels: list[str | None], templates: Sequence[str]
-) -> tuple[float, int]:
+) -> tuple[float, dict[str, float]]:
     """Top-1 accuracy over the labelled images, each class embedded as the normalised mean of
-    its prompts; also the number of classes."""
+    its prompts; also the top-1 of each class's own images (head and tail concepts apart)."""
     known = [i for i, label in enumerate(labels) if label is not None]
     classes = sorted({labels[i] for i in known})
     if not known:
-        return float("nan"), 0
+        return float("nan"), {}
     prompts = [_article(t.format(c)) for c in classes for t in templates]
     embedded = _encode_texts(model, prompts).view(len(classes), len(templates), -1)
     class_features = F.normalize(embedded.mean(dim=1), dim=-1)
     predicted = (images[known] @ class_features.T).argmax(dim=1)
     truth = torch.tensor([classes.index(labels[i]) for i in known])
-    return float((predicted == truth).float().mean()), len(classes)
+    correct = (predicted == truth).float()
+    per_class = {c: float(correct[truth == n].mean()) for n, c in enumerate(classes)}
+    return float(correct.mean()), per_class
 
 
 def retrieval_recalls(images: torch.Tensor, texts: torch.Tensor) -> dict[str, float]:
@@ -161,8 +164,9 @@ def evaluate(
     templates: Mapping[str, Sequence[str]] | None = None,
     retrieval_pool: int = 1000,
 ) -> dict[str, Any]:
-    """Zero-shot top-1 per label key, retrieval R@1/5/10 over the first `retrieval_pool` pairs,
-    and linear-probe top-1 per label key (trained on even, tested on odd samples)."""
+    """Zero-shot top-1 per label key (overall and per class), retrieval R@1/5/10 over the first
+    `retrieval_pool` pairs, and linear-probe top-1 per label key (trained on even, tested on odd
+    samples)."""
     model = load_model(model_or_folder)
     was_training = model.training
     model.eval()
@@ -170,11 +174,14 @@ def evaluate(
     chosen = {**TEMPLATES, **(templates or {})}
     metrics: dict[str, Any] = {"samples": len(held.images)}
     for key in label_keys:
-        accuracy, classes = zero_shot_accuracy(
+        accuracy, per_class = zero_shot_accuracy(
             model, held.images, held.labels[key], chosen.get(key, TEMPLATES["shape"])
         )
         metrics[f"zero_shot_{key}_top1"] = accuracy
-        metrics[f"{key}_classes"] = classes
+        metrics[f"zero_shot_{key}_per_class"] = per_class
+        labelled = [label for label in held.labels[key] if label is not None]
+        metrics[f"{key}_class_samples"] = dict(sorted(Counter(labelled).items()))
+        metrics[f"{key}_classes"] = len(per_class)
     pool = min(retrieval_pool, len(held.images))
     metrics.update(retrieval_recalls(held.images[:pool], held.texts[:pool]))
     metrics["retrieval_pool"] = pool

@@ -1,10 +1,12 @@
 """The demo: build a dataset from a noisy synthetic web and show that filtering pays.
 
 As CLIP was trained on curated pairs and LAION was then filtered with it, the demo trains a
-bootstrap scorer on a small clean web, scores a noisy web (40% mismatched captions, duplicates,
-faults) with it, and trains the same small model at equal steps on four versions of the noisy
-data: no filter, basic rules, CLIP score, CLIP score + dedupe. Every pipeline step goes through
-the runner; only training and evaluation call train_small directly.
+bootstrap scorer on a small clean web, scores a noisy, long-tailed web (40% mismatched captions,
+duplicates, faults, shapes and colours Zipf-distributed) with it, and trains the same small
+model at equal steps on five versions of the noisy data: no filter, basic rules, CLIP score,
+CLIP score + dedupe, and that plus MetaCLIP balancing over the shape and colour vocabulary.
+Zero-shot top-1 is reported overall and on the head and tail concepts apart. Every pipeline step
+goes through the runner; only training and evaluation call train_small directly.
 """
 
 from __future__ import annotations
@@ -19,12 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from wit_pipeline.config import config_from_dict
-from wit_pipeline.core.atomic import write_json_atomic
+from wit_pipeline.core.atomic import write_bytes_atomic, write_json_atomic
 from wit_pipeline.runner import StageOutcome, run_pipeline
 from wit_pipeline.testweb import SyntheticWeb, WebConfig, WebServer
+from wit_pipeline.testweb.vocab import COLOURS, SHAPES
 
-RUNS = ("no_filter", "basic", "clip_score", "clip_score_dedupe")
-"""The four training runs of the table, from no curation to the full filter."""
+RUNS = ("no_filter", "basic", "clip_score", "clip_score_dedupe", "balanced")
+"""The training runs of the table, from no curation to the full filter plus balancing."""
+CLIP_RUNS = ("clip_score", "clip_score_dedupe", "balanced")
+"""The runs that keep the top share by the bootstrap scorer's CLIP score."""
+LABELS = {"shape": SHAPES, "color": tuple(COLOURS)}
+"""The concepts of each zero-shot task, most frequent first in a long-tailed pool."""
 WARMUP_PERCENT = 15
 """Warmup share of every run's steps: linear warmup, then cosine decay (a one-cycle schedule)."""
 
@@ -42,6 +49,8 @@ class DemoOptions:
     steps: int = 80
     batch_size: int = 128
     keep_fraction: float = 0.55
+    concept_skew: float = 1.0
+    balance_cap: int = 60
     workers: int = 1
     image_tower: str = "vit"
     image_size: int = 64
@@ -62,6 +71,7 @@ class DemoOptions:
             seed_pages=times(self.seed_pages),
             bootstrap_steps=times(self.bootstrap_steps),
             steps=times(self.steps),
+            balance_cap=times(self.balance_cap),
         )
 
 
@@ -71,8 +81,23 @@ FILTERS: dict[str, dict[str, Any]] = {
     "basic": {**_BASIC, "no_dedupe": True},
     "clip_score": {**_BASIC, "no_dedupe": True},
     "clip_score_dedupe": {**_BASIC},
+    "balanced": {**_BASIC},
 }
-"""Decide-phase options of each run; the CLIP runs add the demo's keep fraction."""
+"""Decide-phase options of each run; the CLIP runs add the demo's keep fraction, the balanced
+run the entry list and cap."""
+
+
+def head_concepts(names: tuple[str, ...], skew: float) -> tuple[str, ...]:
+    """The most frequent concepts that together make at least half of the draws of a pool
+    whose concept of rank r is drawn in proportion to 1 / r**skew (`WebConfig.concept_skew`);
+    the others are the tail."""
+    weights = [1.0 / rank**skew for rank in range(1, len(names) + 1)]
+    total, running = sum(weights), 0.0
+    for count, weight in enumerate(weights, 1):
+        running += weight
+        if running >= total / 2:
+            return names[:count]
+    return names
 
 
 def _download_options(samples_per_shard: int) -> dict[str, Any]:
@@ -96,11 +121,12 @@ def _crawl(server: WebServer) -> dict[str, Any]:
 
 
 def _pool_web(options: DemoOptions) -> WebConfig:
-    """The noisy pool: mismatched captions, duplicates and every fault kind."""
+    """The noisy pool: mismatched captions, duplicates, every fault kind, long-tailed concepts."""
     return WebConfig(
         seed=0,
         pages=options.pool_pages,
         mismatch_share=options.mismatch_share,
+        concept_skew=options.concept_skew,
         slow_seconds=1.0,
         drip_interval=0.5,
         drip_seconds=4.0,
@@ -173,6 +199,11 @@ class Demo:
         """The held-out labelled shards every run is evaluated on."""
         return self.root / "eval"
 
+    @property
+    def entries_path(self) -> Path:
+        """The metadata entry list of the balanced run: every shape and colour name."""
+        return self.root / "entries.txt"
+
     def prepare(self) -> dict[str, Path]:
         """Every phase before the final training runs: eval set, seed set, bootstrap scorer, pool
         and each run's filtering. Returns the workspace of each run (its shards in `shards/`)."""
@@ -183,6 +214,10 @@ class Demo:
         with self._phase("eval set"):
             if not (self.eval_dir / "sizes.json").is_file():
                 write_labelled_shards(self.eval_dir, options.eval_samples, seed=2)
+            if not self.entries_path.is_file():
+                write_bytes_atomic(
+                    self.entries_path, "\n".join((*SHAPES, *COLOURS)).encode() + b"\n"
+                )
         seed_port, pool_port = self._ports()
         with (
             WebServer(SyntheticWeb(_seed_web(options)), port=seed_port) as seed_server,
@@ -221,7 +256,11 @@ class Demo:
                         "workdir": str(root),
                         "scrape": _crawl(pool_server),
                         "download": _download_options(1000),
-                        "filter": {**FILTERS["clip_score_dedupe"], **clip},
+                        "filter": {
+                            **FILTERS["clip_score_dedupe"],
+                            **clip,
+                            "entries": str(self.entries_path),
+                        },
                         "shard": {"samples_per_shard": 256},
                     },
                 )
@@ -248,6 +287,7 @@ class Demo:
                         "samples": sum(sizes.values()),
                         "zero_shot_shape_top1": metrics["zero_shot_shape_top1"],
                         "zero_shot_color_top1": metrics["zero_shot_colour_top1"],
+                        **self._head_and_tail(metrics),
                         "i2t_r1": metrics["i2t_r1"],
                         "t2i_r1": metrics.get("t2i_r1"),
                         "linear_probe_shape_top1": metrics.get("linear_probe_shape_top1"),
@@ -269,6 +309,24 @@ class Demo:
             self._pipeline("report", {"workdir": str(root), **skip, "report": {}}, force=True)
         return summary
 
+    def _head_and_tail(self, metrics: dict[str, Any]) -> dict[str, float]:
+        """Zero-shot top-1 of each task over the eval images of its head concepts and over those
+        of its tail concepts (`head_concepts`)."""
+        apart = {}
+        for task, names in LABELS.items():
+            key = "colour" if task == "color" else task
+            per_class, counts = (
+                metrics[f"zero_shot_{key}_per_class"],
+                metrics[f"{key}_class_samples"],
+            )
+            head = head_concepts(names, self.options.concept_skew)
+            for part, members in (("head", head), ("tail", names[len(head) :])):
+                seen = [name for name in members if counts.get(name)]
+                correct = sum(per_class[name] * counts[name] for name in seen)
+                total = sum(counts[name] for name in seen)
+                apart[f"zero_shot_{task}_{part}_top1"] = correct / total if total else 0.0
+        return apart
+
     def _ports(self) -> tuple[int, int]:
         """The ports of an earlier run in this workspace, so its URLs (and every stage built
         on them) stay valid and a rerun resumes; (0, 0) picks free ports the first time."""
@@ -287,8 +345,10 @@ class Demo:
             if not link.is_symlink():
                 link.symlink_to(Path("..", "..", folder), target_is_directory=True)
         decide = {**FILTERS[name], "decide_only": True}
-        if name.startswith("clip_score"):
+        if name in CLIP_RUNS:
             decide.update(keep_fraction=clip["keep_fraction"])
+        if name == "balanced":
+            decide.update(entries=str(self.entries_path), balance_cap=self.options.balance_cap)
         self._pipeline(
             name,
             {
@@ -303,17 +363,27 @@ class Demo:
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    """The DataComp-style table: one row per run."""
+    """The DataComp-style table: one row per run, each zero-shot task overall and on its head
+    and tail concepts."""
     lines = [
-        f"{'run':<20} {'samples':>8} {'shape top-1':>12} {'colour top-1':>13} {'i2t R@1':>8}",
+        f"{'run':<18} {'samples':>7}  {'shape (head / tail)':>21}  "
+        f"{'colour (head / tail)':>21}  {'i2t R@1':>7}",
     ]
     for run in summary["runs"]:
+        tasks = [
+            f"{run[f'zero_shot_{task}_top1']:.3f} ({run[f'zero_shot_{task}_head_top1']:.3f} / "
+            f"{run[f'zero_shot_{task}_tail_top1']:.3f})"
+            for task in LABELS
+        ]
         lines.append(
-            f"{run['name']:<20} {run['samples']:>8,} {run['zero_shot_shape_top1']:>12.3f} "
-            f"{run['zero_shot_color_top1']:>13.3f} {run['i2t_r1']:>8.3f}"
+            f"{run['name']:<18} {run['samples']:>7,}  {tasks[0]:>21}  {tasks[1]:>21}  "
+            f"{run['i2t_r1']:>7.3f}"
         )
+    options = summary["options"]
     lines.append(
         f"(each run {summary['steps']} steps of {summary['batch_size']}; chance: shape 0.10, "
-        f"colour 1/11; demo took {summary['seconds']:.0f} s)"
+        f"colour 1/11; head: the concepts of half the pool at skew {options['concept_skew']}; "
+        f"balanced: at most {options['balance_cap']} per entry; demo took "
+        f"{summary['seconds']:.0f} s)"
     )
     return "\n".join(lines)

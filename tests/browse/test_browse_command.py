@@ -12,15 +12,17 @@ import pytest
 from wit_pipeline.cli import main
 
 
-def test_browse_serves_on_loopback_until_interrupted(browse_workspace):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wit_pipeline", "--workdir", str(browse_workspace.root),
-         "browse", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )  # fmt: skip
+def test_browse_serves_on_loopback_until_interrupted(browse_workspace, tmp_path):
+    errors = tmp_path / "stderr.txt"
+    with errors.open("w") as stderr:
+        process = subprocess.Popen(
+            [sys.executable, "-X", "faulthandler", "-m", "wit_pipeline",
+             "--workdir", str(browse_workspace.root), "browse", "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
     try:
         line = process.stdout.readline()
         url = line.split(" at ")[-1].strip()
@@ -29,7 +31,14 @@ def test_browse_serves_on_loopback_until_interrupted(browse_workspace):
             assert answer.status == 200 and b"samples match" in answer.read()
     finally:
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=30) == 130
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+            process.wait(timeout=30)
+            code = None
+    assert code == 130, f"exit {code}; stderr ends: {errors.read_text()[-4000:]}"
+    assert "interrupted" in errors.read_text()
 
 
 def test_a_bad_port_is_a_usage_error(capsys, browse_workspace):

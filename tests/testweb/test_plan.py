@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from wit_pipeline.testweb import SyntheticWeb, WebConfig
 from wit_pipeline.testweb.faults import FAULT_KINDS
 from wit_pipeline.testweb.plan import NEAR_KINDS, PAGE_BOILERPLATE, build_plan
-from wit_pipeline.testweb.vocab import SHAPES
+from wit_pipeline.testweb.vocab import COLOURS, SHAPES
 
 shares = st.floats(min_value=0.0, max_value=0.15)
 configs = st.builds(
@@ -129,14 +129,19 @@ def test_construction_is_cheap_and_renders_nothing():
     assert web._cached_image.cache_info().currsize == 0
 
 
-def test_a_long_tailed_pool_skews_shapes_and_leaves_the_uniform_pool_as_it_was():
-    def shapes(**knobs) -> Counter:
+def test_a_long_tailed_pool_skews_shapes_and_colours_and_leaves_the_uniform_pool_as_it_was():
+    def concepts(field: str, **knobs) -> Counter:
         rows = SyntheticWeb(WebConfig(seed=0, pages=40, **knobs)).ground_truth("http://x")
-        return Counter(s for r in rows.to_pylist() if r["shapes"] for s in r["shapes"])
+        return Counter(c for r in rows.to_pylist() if r[field] for c in r[field])
 
-    uniform, skewed = shapes(), shapes(concept_skew=1.5)
-    assert shapes(concept_skew=0.0) == uniform
+    uniform, skewed = concepts("shapes"), concepts("shapes", concept_skew=1.5)
+    assert concepts("shapes", concept_skew=0.0) == uniform
+    assert concepts("colours", concept_skew=0.0) == concepts("colours")
     assert max(uniform.values()) < 3 * min(uniform.values())
     assert skewed[SHAPES[0]] > 10 * skewed[SHAPES[-1]]
     assert skewed[SHAPES[0]] > skewed[SHAPES[2]] > skewed[SHAPES[6]]
     assert abs(sum(skewed.values()) - sum(uniform.values())) < 0.1 * sum(uniform.values())
+    colours = list(COLOURS)
+    skewed_colours = concepts("colours", concept_skew=1.5)
+    assert skewed_colours[colours[0]] > 10 * skewed_colours[colours[-1]]
+    assert skewed_colours[colours[0]] > skewed_colours[colours[2]] > skewed_colours[colours[6]]

@@ -16,6 +16,12 @@ def test_trained_model_beats_chance_and_metrics_are_sane(trained_run, eval_shard
     metrics = evaluate(trained_run.checkpoint, str(eval_shards))
     assert metrics["samples"] == 300 and metrics["retrieval_pool"] == 300
     assert metrics["shape_classes"] == 10 and metrics["colour_classes"] == 11
+    per_class, counts = metrics["zero_shot_colour_per_class"], metrics["colour_class_samples"]
+    assert len(per_class) == 11 and all(0.0 <= top1 <= 1.0 for top1 in per_class.values())
+    labelled = sum(counts.values())
+    assert 0 < labelled <= 300 and set(counts) == set(per_class)
+    correct = sum(per_class[name] * counts[name] for name in counts)
+    assert correct / labelled == pytest.approx(metrics["zero_shot_colour_top1"], abs=1e-5)
     for name in RECALLS:
         assert 0.0 <= metrics[name] <= 1.0
     for direction in ("i2t", "t2i"):
@@ -34,6 +40,9 @@ def test_checkpoint_and_exported_folder_evaluate_alike(trained_run, eval_shards,
     folder = export_local_dir(trained_run.checkpoint, tmp_path / "export")
     from_checkpoint = evaluate(trained_run.checkpoint, str(eval_shards), label_keys=("colour",))
     from_folder = evaluate(f"local-dir:{folder}", str(eval_shards), label_keys=("colour",))
+    per_class = from_checkpoint.pop("zero_shot_colour_per_class")
+    assert from_folder.pop("zero_shot_colour_per_class") == pytest.approx(per_class, abs=1e-6)
+    assert from_folder.pop("colour_class_samples") == from_checkpoint.pop("colour_class_samples")
     assert from_folder == pytest.approx(from_checkpoint, abs=1e-6)
 
 
@@ -53,10 +62,15 @@ def test_zero_shot_ignores_unlabelled_images_and_ensembles_prompts(trained_run):
     prompts = [t.format("red") for t in TEMPLATES["colour"]]
     red = torch.nn.functional.normalize(_encode_texts(model, prompts).mean(dim=0), dim=0)
     images = torch.stack([red, red, -red])
-    accuracy, classes = zero_shot_accuracy(
+    accuracy, per_class = zero_shot_accuracy(
         model, images, ["red", None, "blue"], TEMPLATES["colour"]
     )
-    assert classes == 2 and accuracy == pytest.approx(1.0)
+    assert per_class == {"blue": 1.0, "red": 1.0} and accuracy == pytest.approx(1.0)
+    images = torch.stack([red, -red, -red])
+    accuracy, per_class = zero_shot_accuracy(
+        model, images, ["red", "red", "blue"], TEMPLATES["colour"]
+    )
+    assert per_class == {"blue": 1.0, "red": 0.5} and accuracy == pytest.approx(2 / 3)
 
 
 def test_linear_probe_separates_separable_features():

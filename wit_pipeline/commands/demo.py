@@ -1,4 +1,4 @@
-"""`wit-pipeline demo`: the whole pipeline on a noisy synthetic web, then four training runs."""
+"""`wit-pipeline demo`: the whole pipeline on a noisy synthetic web, then five training runs."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ SIZE_OPTIONS = {
     "steps": (positive_int, "steps of each final run"),
     "batch_size": (positive_int, "training batch"),
     "keep_fraction": (float, "top share by CLIP score the CLIP runs keep"),
+    "concept_skew": (float, "Zipf exponent of the noisy web's shapes and colours (0: uniform)"),
+    "balance_cap": (positive_int, "MetaCLIP's cap of the balanced run: samples per entry"),
     "workers": (int, "DataLoader workers for training"),
     "image_size": (positive_int, "image side of every run in pixels"),
     "weight_decay": (float, "AdamW weight decay of every run"),
@@ -28,11 +30,13 @@ SIZE_OPTIONS = {
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Run the demo in the workspace and print the table of the four runs."""
+    """Run the demo in the workspace and print the table of its runs."""
     from wit_pipeline.demo import Demo, DemoOptions, format_table
 
     if not 0.0 < args.keep_fraction <= 1.0:
         raise InputError(f"--keep-fraction {args.keep_fraction}: must be in (0, 1]")
+    if not 0.0 <= args.concept_skew <= 4.0:
+        raise InputError(f"--concept-skew {args.concept_skew}: must be within [0, 4]")
     if not args.scale > 0:
         raise InputError(f"--scale {args.scale}: must be > 0")
     root = Workspace.at(args.workdir).root
@@ -61,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     demo = add_command(
         sub,
         "demo",
-        "build a dataset from a noisy local test web and compare four filters by training",
+        "build a dataset from a noisy local test web and compare five curations by training",
         cmd_demo,
     )
     demo.add_argument("--fresh", action="store_true", help="delete the workspace first")

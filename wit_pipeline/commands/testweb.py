@@ -75,8 +75,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             type=non_negative_float,
             default=0.0,
             metavar="S",
-            help="long-tailed pool: shape of rank r drawn in proportion to 1/r**S "
-            "(default: 0, uniform)",
+            help="long-tailed pool: the shape and the colour of rank r drawn in proportion to "
+            "1/r**S (default: 0, uniform)",
         )
         if action == "serve":
             p.add_argument("--port", type=port, default=0, help="port (default: a free one)")

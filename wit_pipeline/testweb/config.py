@@ -51,9 +51,9 @@ class WebConfig:
     retry_after: int = 1
     huge_bytes: int = 256 * 2**20
     concept_skew: float = 0.0
-    """Zipf exponent of the shapes' frequencies (`scene.shape_weights`): 0 draws them uniformly
-    (the default pool); 1 or more makes a long-tailed pool, as real alt texts are, with the
-    shapes ranked in `vocab.SHAPES` order."""
+    """Zipf exponent of the shapes' and colours' frequencies (`scene.concept_weights`): 0 draws
+    them uniformly (the default pool); 1 or more makes a long-tailed pool, as real alt texts
+    are, with shapes and colours ranked in `vocab.SHAPES` and `vocab.COLOURS` order."""
 
     def __post_init__(self) -> None:
         for name in ("pages", "images_per_page", "pages_per_section"):

@@ -120,19 +120,22 @@ def _place(
     return x, y
 
 
-def shape_weights(skew: float) -> dict[str, float] | None:
-    """The shapes' Zipf weights, rank r (in SHAPES order, from 1) drawn in proportion to
-    1 / r**skew; None for a skew of 0 (shapes drawn uniformly, as the default pool is)."""
+def concept_weights(skew: float) -> dict[str, float] | None:
+    """The concepts' Zipf weights: within the shapes (SHAPES order) and within the colours
+    (COLOURS order), rank r (from 1) is drawn in proportion to 1 / r**skew; None for a skew of 0
+    (both drawn uniformly, as the default pool is)."""
     if skew == 0:
         return None
-    return {shape: 1.0 / rank**skew for rank, shape in enumerate(SHAPES, 1)}
+    weights = {shape: 1.0 / rank**skew for rank, shape in enumerate(SHAPES, 1)}
+    weights.update({colour: 1.0 / rank**skew for rank, colour in enumerate(COLOURS, 1)})
+    return weights
 
 
-def _shape(rng: np.random.Generator, weights: dict[str, float] | None, other: str = "") -> str:
-    """A shape other than `other`, uniformly or by `weights`."""
+def _draw(rng: np.random.Generator, names: list[str], weights: dict[str, float] | None) -> str:
+    """One of `names`, uniformly or by `weights`."""
     if weights is None:
-        return rand.pick(rng, [s for s in SHAPES if s != other])
-    return rand.weighted(rng, {s: w for s, w in weights.items() if s != other})
+        return rand.pick(rng, names)
+    return rand.weighted(rng, {name: weights[name] for name in names})
 
 
 def random_scene(
@@ -144,20 +147,20 @@ def random_scene(
     weights: dict[str, float] | None = None,
 ) -> Scene:
     """A scene for an image of `width` x `height`, drawn entirely from `rng`; `weights` skews
-    the shapes (`shape_weights`; None: uniform)."""
+    the shapes and colours (`concept_weights`; None: uniform)."""
     background = _background(rng, transparent)
     layout = rand.weighted(rng, {"single": 0.55, "group": 0.25, "pair": 0.2})
-    first_shape = _shape(rng, weights)
-    first_colour = rand.pick(rng, _object_colours(background))
+    first_shape = _draw(rng, list(SHAPES), weights)
+    first_colour = _draw(rng, _object_colours(background), weights)
     if layout == "single":
         kinds = [(first_shape, first_colour)]
     elif layout == "group":
         kinds = [(first_shape, first_colour)] * rand.integer(rng, 2, 4)
     else:
-        second_shape = _shape(rng, weights, first_shape)
+        second_shape = _draw(rng, [s for s in SHAPES if s != first_shape], weights)
         kinds = [
             (first_shape, first_colour),
-            (second_shape, rand.pick(rng, _object_colours(background, first_colour))),
+            (second_shape, _draw(rng, _object_colours(background, first_colour), weights)),
         ]
     low, high = (0.12, 0.42) if layout == "single" else (0.08, 0.2)
     objects: list[SceneObject] = []

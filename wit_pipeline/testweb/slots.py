@@ -8,7 +8,7 @@ import numpy as np
 from . import rand
 from .captions import caption
 from .config import WebConfig
-from .scene import Scene, random_scene, shape_weights
+from .scene import Scene, concept_weights, random_scene
 from .specs import Encoding
 from .vocab import LANGUAGES
 
@@ -78,7 +78,7 @@ def draw_image(
     mode = rand.weighted(rng, _MODES[fmt])
     fmt, mode = forced or (fmt, mode)
     encoding = Encoding(fmt, mode, width, height, quality=rand.integer(rng, 70, 95))
-    weights = shape_weights(config.concept_skew)
+    weights = concept_weights(config.concept_skew)
     scene = random_scene(rng, width, height, mode == "RGBA", mode == "L", weights)
     return encoding, scene
 
