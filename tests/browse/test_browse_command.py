@@ -12,6 +12,13 @@ import pytest
 from wit_pipeline.cli import main
 
 
+def _interruptible() -> None:
+    """Ctrl-C's default action in the child: a test run started in the background (`cmd &` in
+    a script, as CI may start it) passes SIGINT on ignored, and Python then never raises
+    KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_browse_serves_on_loopback_until_interrupted(browse_workspace, tmp_path):
     errors = tmp_path / "stderr.txt"
     with errors.open("w") as stderr:
@@ -22,6 +29,7 @@ def test_browse_serves_on_loopback_until_interrupted(browse_workspace, tmp_path)
             stderr=stderr,
             text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            preexec_fn=_interruptible,
         )  # fmt: skip
     try:
         line = process.stdout.readline()
