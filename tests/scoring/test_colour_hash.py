@@ -9,6 +9,8 @@ from wit_pipeline.scoring.colour_hash import (
     as_words,
     colour_distance,
     colour_hash,
+    hash_thumbnail,
+    thumbnails,
 )
 
 
@@ -39,3 +41,13 @@ def test_words_round_trip_many_hashes():
     words = as_words(hashes)
     assert words.shape == (3, 2) and words.dtype == np.uint64
     assert colour_distance(words, words).tolist() == [0, 0, 0]
+
+
+def test_one_thumbnail_per_region_hashes_as_each_hash_alone():
+    image = _drawing("red", "navy", box=(10, 12, 70, 40))
+    box = (4.5, 3.25, 90.0, 60.75)
+    sharp, soft = thumbnails(image, box, (0.0, 1.5))
+    for mirrored in (False, True):
+        assert hash_thumbnail(sharp, mirrored) == colour_hash(image, box, mirrored)
+        assert hash_thumbnail(soft, mirrored) == colour_hash(image, box, mirrored, 1.5)
+    assert hash_thumbnail(sharp, True) != hash_thumbnail(sharp) != hash_thumbnail(soft)

@@ -44,11 +44,26 @@ def colour_hash(
     """The 16-byte colour hash of an image (of `box` within it, in pixels, fractions allowed:
     the box filter weighs the pixels it covers in part; any mode, converted to RGB), or of its
     left-right mirror; `blur`: the radius of a Gaussian blur of the thumbnail, in cells."""
+    return hash_thumbnail(thumbnails(image, box, (blur,))[0], mirrored)
+
+
+def thumbnails(
+    image: Image.Image,
+    box: tuple[float, float, float, float] | None = None,
+    blurs: tuple[float, ...] = (0.0,),
+) -> list[np.ndarray]:
+    """The 16x16 RGB thumbnail of `box` within `image`, once per blur radius in `blurs` (0: as
+    reduced): one box reduction shared by every hash of a region (`hash_thumbnail`)."""
     rgb = image if image.mode == "RGB" else image.convert("RGB")
     thumbnail = rgb.resize((THUMBNAIL, THUMBNAIL), Image.Resampling.BOX, box=box)
-    if blur:
-        thumbnail = thumbnail.filter(ImageFilter.GaussianBlur(blur))
-    small = np.asarray(thumbnail)
+    return [
+        np.asarray(thumbnail.filter(ImageFilter.GaussianBlur(blur)) if blur else thumbnail)
+        for blur in blurs
+    ]
+
+
+def hash_thumbnail(small: np.ndarray, mirrored: bool = False) -> bytes:
+    """The colour hash of a thumbnail from `thumbnails`, or of its left-right mirror."""
     if mirrored:
         small = small[:, ::-1]
     pixels = small.astype(np.float32).reshape(-1)

@@ -24,7 +24,7 @@ import numpy as np
 from PIL import Image
 
 from wit_pipeline.scoring.borders import padding_trimmed
-from wit_pipeline.scoring.colour_hash import colour_hash
+from wit_pipeline.scoring.colour_hash import hash_thumbnail, thumbnails
 from wit_pipeline.scoring.phash import (
     left_right_balance,
     low_frequencies,
@@ -134,15 +134,13 @@ def _region_views(image: Image.Image, grey: Image.Image, box: FloatBox, region: 
     if abs(balance) < BALANCE_MARGIN:
         orientations.append(not canonical)
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
+    sharp, soft = thumbnails(image, box, (0.0, COLOUR_BLUR))
     views = []
     for mirrored in orientations:
         bits = phash_bits(mirrored_frequencies(low) if mirrored else low)
         kind = region | (MIRRORED if mirrored else 0)
-        sharp, soft = (
-            colour_hash(image, box, mirrored),
-            colour_hash(image, box, mirrored, COLOUR_BLUR),
-        )
-        views.append(View(bits, sharp, soft, kind, aspect))
+        colours = hash_thumbnail(sharp, mirrored), hash_thumbnail(soft, mirrored)
+        views.append(View(bits, *colours, kind, aspect))
     return views
 
 
@@ -181,5 +179,5 @@ def _published_view(image: Image.Image, grey: Image.Image, box: FloatBox) -> lis
     """The whole picture as published (no canonical orientation): a flat picture's one view."""
     low = low_frequencies(grey.crop(tuple(round(v) for v in box)))
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
-    sharp, soft = colour_hash(image, box), colour_hash(image, box, blur=COLOUR_BLUR)
+    sharp, soft = (hash_thumbnail(t) for t in thumbnails(image, box, (0.0, COLOUR_BLUR)))
     return [View(phash_bits(low), sharp, soft, WHOLE, aspect)]
