@@ -121,20 +121,53 @@ def _inset(box: FloatBox, share: float) -> FloatBox:
     return (left + dx, top + dy, right - dx, bottom - dy)
 
 
-def _region_views(image: Image.Image, grey: Image.Image, box: FloatBox, region: int) -> list[View]:
+class Picture:
+    """An image ready for hashing: converted to RGB and grey once, and each region's grey
+    crop, pHash input and colour thumbnails made once, whichever hash asks first (the hashes of
+    the picture as published and its views share them)."""
+
+    def __init__(self, image: Image.Image) -> None:
+        self.rgb = image if image.mode == "RGB" else image.convert("RGB")
+        self.grey = self.rgb.convert("L")
+        self._grey: dict[tuple[int, ...], Image.Image] = {}
+        self._low: dict[tuple[int, ...], np.ndarray] = {}
+        self._thumbnails: dict[FloatBox, list[np.ndarray]] = {}
+
+    def grey_region(self, box: FloatBox) -> Image.Image:
+        """The grey pixels of `box`, rounded to whole pixels."""
+        key = tuple(round(v) for v in box)
+        if key not in self._grey:
+            self._grey[key] = self.grey.crop(key)
+        return self._grey[key]
+
+    def low(self, box: FloatBox) -> np.ndarray:
+        """The pHash's 8x8 low frequencies of `box` (`phash.low_frequencies`)."""
+        key = tuple(round(v) for v in box)
+        if key not in self._low:
+            self._low[key] = low_frequencies(self.grey_region(box))
+        return self._low[key]
+
+    def thumbnails(self, box: FloatBox) -> list[np.ndarray]:
+        """The sharp and the blurred colour thumbnail of `box` (fractions of pixels count)."""
+        if box not in self._thumbnails:
+            self._thumbnails[box] = thumbnails(self.rgb, box, (0.0, COLOUR_BLUR))
+        return self._thumbnails[box]
+
+
+def _region_views(picture: Picture, box: FloatBox, region: int) -> list[View]:
     """The views of one region: its canonical orientation, and the other one when the
     picture's balance is too close to call."""
-    region_grey = grey.crop(tuple(round(v) for v in box))
+    region_grey = picture.grey_region(box)
     if region != WHOLE and float(np.asarray(region_grey, dtype=np.float32).std()) < MIN_DETAIL:
         return []
-    low = low_frequencies(region_grey)
+    low = picture.low(box)
     balance = left_right_balance(low)
     canonical = balance < 0
     orientations = [canonical]
     if abs(balance) < BALANCE_MARGIN:
         orientations.append(not canonical)
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
-    sharp, soft = thumbnails(image, box, (0.0, COLOUR_BLUR))
+    sharp, soft = picture.thumbnails(box)
     views = []
     for mirrored in orientations:
         bits = phash_bits(mirrored_frequencies(low) if mirrored else low)
@@ -154,30 +187,39 @@ def texture(grey: Image.Image) -> float:
     return float(np.minimum(steps, 16).mean())
 
 
-def picture_views(image: Image.Image, box: tuple[int, int, int, int] | None = None) -> list[View]:
+def picture_views(
+    image: Image.Image | Picture, box: tuple[int, int, int, int] | None = None
+) -> list[View]:
     """Every view of the picture in `box` of `image` (the whole image when None). A textured
     picture: the index views first (whole, then unpadded when there is padding), then the crop
     views, each in its canonical orientation. A flat one: the whole picture as published."""
-    rgb = image if image.mode == "RGB" else image.convert("RGB")
-    whole = box or (0, 0, rgb.width, rgb.height)
-    grey = rgb.convert("L")
-    if texture(grey.crop(whole)) < MIN_TEXTURE / 2:
-        return _published_view(rgb, grey, whole)  # flat even if half of it were padding
-    trimmed = padding_trimmed(rgb, whole)
+    picture = image if isinstance(image, Picture) else Picture(image)
+    whole = box or (0, 0, picture.rgb.width, picture.rgb.height)
+    if texture(picture.grey_region(whole)) < MIN_TEXTURE / 2:
+        return _published_view(picture, whole)  # flat even if half of it were padding
+    trimmed = padding_trimmed(picture.rgb, whole)
     base = trimmed or whole
-    if texture(grey.crop(tuple(round(v) for v in base))) < MIN_TEXTURE:
-        return _published_view(rgb, grey, whole)
-    views = _region_views(rgb, grey, whole, WHOLE)
+    if texture(picture.grey_region(base)) < MIN_TEXTURE:
+        return _published_view(picture, whole)
+    views = _region_views(picture, whole, WHOLE)
     if trimmed is not None:
-        views += _region_views(rgb, grey, trimmed, TRIMMED)
+        views += _region_views(picture, trimmed, TRIMMED)
     for region, share in CUTS.items():
-        views += _region_views(rgb, grey, _inset(base, share), region)
+        views += _region_views(picture, _inset(base, share), region)
     return [replace(view, kind=view.kind | TEXTURED) for view in views]
 
 
-def _published_view(image: Image.Image, grey: Image.Image, box: FloatBox) -> list[View]:
+def published_hashes(
+    picture: Picture, box: FloatBox, colour_box: FloatBox | None = None
+) -> tuple[int, bytes]:
+    """The pHash of `box` and the sharp colour hash of `colour_box` (default: `box`) as
+    published, in no canonical orientation."""
+    colour = hash_thumbnail(picture.thumbnails(colour_box or box)[0])
+    return phash_bits(picture.low(box)), colour
+
+
+def _published_view(picture: Picture, box: FloatBox) -> list[View]:
     """The whole picture as published (no canonical orientation): a flat picture's one view."""
-    low = low_frequencies(grey.crop(tuple(round(v) for v in box)))
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
-    sharp, soft = (hash_thumbnail(t) for t in thumbnails(image, box, (0.0, COLOUR_BLUR)))
-    return [View(phash_bits(low), sharp, soft, WHOLE, aspect)]
+    sharp, soft = (hash_thumbnail(t) for t in picture.thumbnails(box))
+    return [View(phash_bits(picture.low(box)), sharp, soft, WHOLE, aspect)]

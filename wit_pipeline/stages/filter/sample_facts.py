@@ -20,10 +20,9 @@ import numpy as np
 from PIL import Image
 
 from wit_pipeline.core.tar import Member
-from wit_pipeline.scoring.colour_hash import colour_hash
 from wit_pipeline.scoring.language import detect_language
-from wit_pipeline.scoring.phash import HASH_INPUT, padded_content_box, phash64
-from wit_pipeline.scoring.views import View, picture_views
+from wit_pipeline.scoring.phash import HASH_INPUT, padded_content_box
+from wit_pipeline.scoring.views import Picture, View, picture_views, published_hashes
 
 MAX_PIXELS = 1 << 26
 """Largest image decoded (64 Mpx, 192 MiB as RGB): a decompression bomb is an error instead."""
@@ -191,11 +190,13 @@ def image_hashes(
     scale = hash_scale(decoded, original)
     image = ready[1] if ready[0] == scale and ready[1] is not None else decoded.pixels(scale)
     content = padded_content_box(decoded.width, decoded.height, *original)
+    picture = Picture(image)
     if content is None:
-        return phash64(image), colour_hash(image), picture_views(image)
+        whole = (0, 0, image.width, image.height)
+        return *published_hashes(picture, whole), picture_views(picture)
     exact = (content[0] / scale, content[1] / scale, content[2] / scale, content[3] / scale)
     inner = _scaled(content, scale)
-    return phash64(image, inner), colour_hash(image, exact), picture_views(image, inner)
+    return *published_hashes(picture, inner, exact), picture_views(picture, inner)
 
 
 def hash_scale(decoded: Decoded, original: tuple[int | None, int | None]) -> int:
