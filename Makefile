@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 	@touch $@
 
 # The demo: serve a noisy test web on 127.0.0.1, scrape, download, train a bootstrap scorer on a
-# clean seed web, filter with it, shard, and train four small CLIPs at equal steps (no filter,
-# basic rules, CLIP score, CLIP score + dedupe); prints the table and writes $(DEMO_DIR)/demo.json.
+# clean seed web, filter with it, shard, and train five small CLIPs at equal steps (no filter,
+# basic rules, CLIP score, CLIP score + dedupe, + MetaCLIP balancing); prints the table and
+# writes $(DEMO_DIR)/demo.json.
 DEMO_DIR ?= wit-data/demo
 demo: install
 	$(BIN)/wit-pipeline --workdir $(DEMO_DIR) demo --fresh

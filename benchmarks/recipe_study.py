@@ -2,7 +2,7 @@
 and colours from the demo's filtered pool, at equal steps.
 
 Builds the demo's data once (`wit_pipeline.demo.Demo.prepare`: eval set, clean seed set,
-bootstrap scorer, noisy pool and the four filterings; a rerun reuses them), then trains each
+bootstrap scorer, noisy pool and the demo's filterings; a rerun reuses them), then trains each
 variant on one filtering's shards (`clip_score_dedupe` unless the variant names another) and
 evaluates it on the demo's held-out set: zero-shot shape and colour top-1, image->text R@1,
 linear-probe shape top-1, train seconds and the load average while it trained. Variants run
