@@ -9,7 +9,6 @@ centre, is part of the picture and stays.
 from __future__ import annotations
 
 import numpy as np
-from PIL import Image
 
 Box = tuple[int, int, int, int]
 
@@ -42,22 +41,46 @@ SYMMETRY = 0.02
 def _band(lines: np.ndarray) -> tuple[int, np.ndarray, bool]:
     """The uniform band at the start of `lines` (lines, pixels, channels): its thickness
     (MAX_BAND of the side at most), its colour, and whether a picture's edge follows it.
-    Read BLOCK lines at a time: most pictures have no band, and stop at the first block."""
+    Read BLOCK lines first, then twice as many each time: most pictures have no band and stop
+    at the first block, a drawing on a plain background reads its background in a few."""
     limit = int(len(lines) * MAX_BAND)
-    colour = np.median(lines[0], axis=0)
-    count = 0
+    colour = _median(lines[0])
+    bounds = _bounds(colour, lines.shape[1])
+    count, size = 0, BLOCK
     while count < limit:
-        block = lines[count : min(count + BLOCK, limit)]
-        far = (np.abs(block - colour).max(axis=2) > TOLERANCE).mean(axis=1)
-        mixed = far > 1 - UNIFORM_SHARE
+        mixed = _far_share(lines[count : min(count + size, limit)], bounds) > 1 - UNIFORM_SHARE
         if mixed.any():
             count += int(np.argmax(mixed))
             break
-        count += len(block)
-    if count >= limit:
-        return limit, colour, False
-    edge = (np.abs(lines[count : count + EDGE_LINES] - colour).max(axis=2) > TOLERANCE).mean(axis=1)
-    return count, colour, bool(count and edge.max() >= CONTENT_SHARE)
+        count, size = count + len(mixed), size * 2
+    if count == 0 or count >= limit:
+        return min(count, limit), colour, False
+    edge = _far_share(lines[count : count + EDGE_LINES], bounds)
+    return count, colour, bool(edge.max() >= CONTENT_SHARE)
+
+
+def _median(line: np.ndarray) -> np.ndarray:
+    """Each channel's median over a line of pixels (np.median's values, from one sort)."""
+    ordered = np.sort(line, axis=0).astype(np.float64)
+    middle = len(line) // 2
+    return ordered[middle] if len(line) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+def _bounds(colour: np.ndarray, pixels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The lowest and highest value within TOLERANCE of `colour` for each channel of a line
+    of `pixels` pixels, flattened ((pixels * channels,) each): integer pixels are compared
+    with them as they are, without a float copy."""
+    low = np.clip(np.ceil(colour - TOLERANCE), 0, 255).astype(np.uint8)
+    high = np.clip(np.floor(colour + TOLERANCE), 0, 255).astype(np.uint8)
+    return np.tile(low, pixels), np.tile(high, pixels)
+
+
+def _far_share(block: np.ndarray, bounds: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Share of each line's pixels with a channel outside `bounds` (from `_bounds`)."""
+    lines, pixels, channels = block.shape
+    flat = block.reshape(lines, pixels * channels)
+    far = ((flat < bounds[0]) | (flat > bounds[1])).reshape(lines, pixels, channels)
+    return np.count_nonzero(far[..., 0] | far[..., 1] | far[..., 2], axis=1) / pixels
 
 
 def _padding_pair(lines: np.ndarray) -> tuple[int, int]:
@@ -77,10 +100,11 @@ def _padding_pair(lines: np.ndarray) -> tuple[int, int]:
     return thickness, thickness
 
 
-def padding_trimmed(image: Image.Image, box: Box) -> Box | None:
-    """The picture inside `box` of `image` without its padding bands, or None when it has
-    none (or when cutting them would leave almost nothing: a blank image)."""
-    pixels = np.asarray(image.convert("RGB").crop(box), dtype=np.int16)
+def padding_trimmed(rgb: np.ndarray, box: Box) -> Box | None:
+    """The picture inside `box` of an RGB image's (height, width, 3) pixels without its
+    padding bands, or None when it has none (or when cutting them would leave almost
+    nothing: a blank image). Only the lines searched are read: most pictures have no band."""
+    pixels = rgb[box[1] : box[3], box[0] : box[2]]
     height, width = pixels.shape[:2]
     if height < 8 or width < 8:
         return None

@@ -122,43 +122,46 @@ def _inset(box: FloatBox, share: float) -> FloatBox:
 
 
 class Picture:
-    """An image ready for hashing: converted to RGB and grey once, and each region's grey
-    crop, pHash input and colour thumbnails made once, whichever hash asks first (the hashes of
-    the picture as published and its views share them)."""
+    """An image ready for hashing: converted to RGB and grey once (as images and pixel
+    arrays), and each region's pHash input, colour thumbnails and colour hashes made once,
+    whichever asks first (the hashes of the picture as published and its views share them)."""
 
     def __init__(self, image: Image.Image) -> None:
         self.rgb = image if image.mode == "RGB" else image.convert("RGB")
         self.grey = self.rgb.convert("L")
-        self._grey: dict[tuple[int, ...], Image.Image] = {}
+        self.rgb_pixels = np.asarray(self.rgb)
+        self.grey_pixels = np.asarray(self.grey)
         self._low: dict[tuple[int, ...], np.ndarray] = {}
         self._thumbnails: dict[FloatBox, list[np.ndarray]] = {}
+        self._colours: dict[tuple[FloatBox, bool, bool], bytes] = {}
 
-    def grey_region(self, box: FloatBox) -> Image.Image:
-        """The grey pixels of `box`, rounded to whole pixels."""
-        key = tuple(round(v) for v in box)
-        if key not in self._grey:
-            self._grey[key] = self.grey.crop(key)
-        return self._grey[key]
+    def grey_region(self, box: FloatBox) -> np.ndarray:
+        """The grey pixels of `box`, rounded to whole pixels (a view, not a copy)."""
+        left, top, right, bottom = (round(v) for v in box)
+        return self.grey_pixels[top:bottom, left:right]
 
     def low(self, box: FloatBox) -> np.ndarray:
         """The pHash's 8x8 low frequencies of `box` (`phash.low_frequencies`)."""
         key = tuple(round(v) for v in box)
         if key not in self._low:
-            self._low[key] = low_frequencies(self.grey_region(box))
+            self._low[key] = low_frequencies(self.grey.crop(key))
         return self._low[key]
 
-    def thumbnails(self, box: FloatBox) -> list[np.ndarray]:
-        """The sharp and the blurred colour thumbnail of `box` (fractions of pixels count)."""
-        if box not in self._thumbnails:
-            self._thumbnails[box] = thumbnails(self.rgb, box, (0.0, COLOUR_BLUR))
-        return self._thumbnails[box]
+    def colour(self, box: FloatBox, soft: bool = False, mirrored: bool = False) -> bytes:
+        """The sharp (or soft: blurred) colour hash of `box` (fractions of pixels count), or
+        of its mirror."""
+        key = (box, soft, mirrored)
+        if key not in self._colours:
+            if box not in self._thumbnails:
+                self._thumbnails[box] = thumbnails(self.rgb, box, (0.0, COLOUR_BLUR))
+            self._colours[key] = hash_thumbnail(self._thumbnails[box][soft], mirrored)
+        return self._colours[key]
 
 
 def _region_views(picture: Picture, box: FloatBox, region: int) -> list[View]:
     """The views of one region: its canonical orientation, and the other one when the
     picture's balance is too close to call."""
-    region_grey = picture.grey_region(box)
-    if region != WHOLE and float(np.asarray(region_grey, dtype=np.float32).std()) < MIN_DETAIL:
+    if region != WHOLE and float(picture.grey_region(box).astype(np.float32).std()) < MIN_DETAIL:
         return []
     low = picture.low(box)
     balance = left_right_balance(low)
@@ -167,20 +170,19 @@ def _region_views(picture: Picture, box: FloatBox, region: int) -> list[View]:
     if abs(balance) < BALANCE_MARGIN:
         orientations.append(not canonical)
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
-    sharp, soft = picture.thumbnails(box)
     views = []
     for mirrored in orientations:
         bits = phash_bits(mirrored_frequencies(low) if mirrored else low)
         kind = region | (MIRRORED if mirrored else 0)
-        colours = hash_thumbnail(sharp, mirrored), hash_thumbnail(soft, mirrored)
+        colours = picture.colour(box, False, mirrored), picture.colour(box, True, mirrored)
         views.append(View(bits, *colours, kind, aspect))
     return views
 
 
-def texture(grey: Image.Image) -> float:
-    """The mean grey-level step between a pixel and its right and lower neighbours, each step
-    counted up to 16 (an edge counts no more than a little texture)."""
-    pixels = np.asarray(grey, dtype=np.int16)
+def texture(grey: np.ndarray) -> float:
+    """The mean grey-level step between a pixel and its right and lower neighbours in grey
+    pixels, each step counted up to 16 (an edge counts no more than a little texture)."""
+    pixels = grey.astype(np.int16)
     if pixels.shape[0] < 2 or pixels.shape[1] < 2:
         return 0.0
     steps = np.abs(np.diff(pixels, axis=1))[:-1] + np.abs(np.diff(pixels, axis=0))[:, :-1]
@@ -197,7 +199,7 @@ def picture_views(
     whole = box or (0, 0, picture.rgb.width, picture.rgb.height)
     if texture(picture.grey_region(whole)) < MIN_TEXTURE / 2:
         return _published_view(picture, whole)  # flat even if half of it were padding
-    trimmed = padding_trimmed(picture.rgb, whole)
+    trimmed = padding_trimmed(picture.rgb_pixels, whole)
     base = trimmed or whole
     if texture(picture.grey_region(base)) < MIN_TEXTURE:
         return _published_view(picture, whole)
@@ -214,12 +216,11 @@ def published_hashes(
 ) -> tuple[int, bytes]:
     """The pHash of `box` and the sharp colour hash of `colour_box` (default: `box`) as
     published, in no canonical orientation."""
-    colour = hash_thumbnail(picture.thumbnails(colour_box or box)[0])
-    return phash_bits(picture.low(box)), colour
+    return phash_bits(picture.low(box)), picture.colour(colour_box or box)
 
 
 def _published_view(picture: Picture, box: FloatBox) -> list[View]:
     """The whole picture as published (no canonical orientation): a flat picture's one view."""
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
-    sharp, soft = (hash_thumbnail(t) for t in picture.thumbnails(box))
+    sharp, soft = picture.colour(box), picture.colour(box, soft=True)
     return [View(phash_bits(picture.low(box)), sharp, soft, WHOLE, aspect)]
