@@ -4,7 +4,15 @@ import numpy as np
 import pytest
 
 from wit_pipeline.scoring.dedupe import DedupeRule, Views, duplicate_of, matched_pairs
-from wit_pipeline.scoring.views import CUT_4, MIRRORED, TEXTURED, TRIMMED, WHOLE
+from wit_pipeline.scoring.views import (
+    CUT_4,
+    CUT_8,
+    MIRRORED,
+    TEXTURED,
+    TRIMMED,
+    WHOLE,
+    describe_match,
+)
 
 
 def _views(rows: list[tuple]) -> Views:
@@ -47,15 +55,33 @@ def test_reframed_views_are_confirmed_by_their_soft_colours():
     assert matches.kinds.tolist() == [[TEXTURED | CUT_4, textured]]
 
 
-def test_crop_views_meet_only_textured_pictures_and_never_each_other():
+def test_crop_views_meet_textured_pictures_and_the_same_crop_only():
     views = _views(
         [
             (0, 0, 0, 0, TEXTURED | CUT_4, 0.0),
             (1, 0, 0, 0, WHOLE, 0.0),  # a flat picture
-            (2, 0, 0, 0, TEXTURED | CUT_4, 0.0),
+            (2, 0, 0, 0, TEXTURED | CUT_8, 0.0),  # another crop: never met
+            (3, 0, 0, 0, TEXTURED | CUT_4 | MIRRORED, 0.0),  # the same crop, mirrored
+            (4, 0, 2**11 - 1, 0, TEXTURED | CUT_4, 0.0),  # the same crop, 11 sharp colour bits off
         ]
     )
-    assert matched_pairs(views, DedupeRule()).pairs.size == 0
+    matches = matched_pairs(views, DedupeRule())
+    assert matches.pairs.tolist() == [[0, 3]]
+    assert describe_match(*matches.kinds[0].tolist()) == "edges differ, mirrored"
+
+
+def test_a_pair_is_described_by_an_edit_before_the_same_crop():
+    views = _views(
+        [
+            (0, 0, 0, 0, TEXTURED | WHOLE, 0.0),
+            (0, 2**63 - 1, 0, 0, TEXTURED | CUT_8, 0.0),  # far from either whole picture
+            (1, 0b11, 2**5 - 1, 0, TEXTURED | WHOLE, 0.0),  # 5 colour bits: same framing
+            (1, 2**63 - 1, 0, 0, TEXTURED | CUT_8, 0.0),  # the same crop, 0 bits
+        ]
+    )
+    matches = matched_pairs(views, DedupeRule())
+    assert describe_match(*matches.kinds[0].tolist()) == "same framing"
+    assert matches.colour_distance.tolist() == [5]
 
 
 def test_the_closest_view_pair_describes_a_sample_pair():

@@ -66,9 +66,9 @@ def duplicates_section(catalog: Catalog, thumbnails: Thumbnails, limit: int) -> 
         f'<p class="note">{totals["groups"]:,} groups of near duplicates; {totals["dropped"]:,} '
         "samples dropped as duplicates of another. Under each duplicate: what separates it from "
         "the kept sample (outlined), read from the views that matched (same framing, padding, "
-        "a 4% or 8% crop, mirrored), and the bits that differ between them: pHash (of 64; "
-        "--dedupe-distance) and colour hash (of 128; --dedupe-colour-distance for two whole "
-        "pictures).</p>"
+        "a 4% or 8% crop, edges differ: the same centre, mirrored), and the bits that differ "
+        "between them: pHash (of 64; --dedupe-distance) and colour hash (of 128; "
+        "--dedupe-colour-distance for the same framing of both).</p>"
     )
     for members in duplicate_groups(catalog, limit):
         cells = "".join(

@@ -4,11 +4,12 @@ hash and aspect ratio, then grouped into one kept sample per group.
 Each sample brings several views (`wit_pipeline.scoring.views`: the whole picture, without its
 padding, central crops, in a canonical orientation). Index views are paired within the pHash
 distance; crop views are paired with index views within a tighter one, so a copy cropped by a
-few percent meets the original's crop view. pHash alone confuses distinct simple pictures
-(flat shapes, logos) once there are many of them: the chance pairs grow with the square of the
-collection, the true ones linearly. So a view pair counts only when its colour hashes are close
-too and its aspect ratios agree; two samples are duplicates when any of their view pairs
-counts, and the closest such pair is kept to show why.
+few percent meets the original's crop view, and with the same crop of another picture, so a
+copy with a watermark or an overlay near its edge meets the original by their centres. pHash
+alone confuses distinct simple pictures (flat shapes, logos) once there are many of them: the
+chance pairs grow with the square of the collection, the true ones linearly. So a view pair
+counts only when its colour hashes are close too and its aspect ratios agree; two samples are
+duplicates when any of their view pairs counts, and the closest such pair is kept to show why.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from wit_pipeline.scoring.colour_hash import colour_distance
 from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 from wit_pipeline.scoring.near_duplicates import near_duplicate_pairs
-from wit_pipeline.scoring.views import INDEX_REGIONS, TEXTURED, WHOLE
+from wit_pipeline.scoring.views import CROP_REGIONS, INDEX_REGIONS, TEXTURED, TRIMMED
 
 CONFIRM_BLOCK = 65536
 """View pairs checked at once (bounds the check's temporary arrays to a few MB)."""
@@ -101,28 +102,37 @@ _CODE_BASE = np.int64(1 << 31)
 
 def candidate_view_pairs(views: Views, rule: DedupeRule) -> np.ndarray:
     """View index pairs of different samples whose pHashes are close enough to check: index
-    views within `max_distance`, a crop view and an index view of a textured picture within
-    `crop_distance`."""
+    views within `max_distance`; within `crop_distance`, a crop view and an index view of a
+    textured picture, or two crop views of the same region (the same centre of two pictures
+    whose edges differ: an overlay, a frame, a watermark in a corner)."""
     is_index = np.isin(views.kind & 3, INDEX_REGIONS)
     index, crop = np.flatnonzero(is_index), np.flatnonzero(~is_index)
     found = [index[near_duplicate_pairs(views.phash[index], rule.max_distance)]]
     textured = index[(views.kind[index] & TEXTURED) > 0]
-    if crop.size and textured.size:
+    if crop.size:
         both = np.concatenate([textured, crop])
         near = near_duplicate_pairs(views.phash[both], min(rule.crop_distance, 64))
-        found.append(both[near[(near[:, 0] < textured.size) & (near[:, 1] >= textured.size)]])
+        # Index views come first in `both`, and each pair is (i, j) with i < j.
+        crop_index = (near[:, 0] < textured.size) & (near[:, 1] >= textured.size)
+        regions = views.kind[both[near]] & 3
+        same_crop = (near[:, 0] >= textured.size) & (regions[:, 0] == regions[:, 1])
+        found.append(both[near[crop_index | same_crop]])
     pairs = np.concatenate(found)
     return pairs[views.sample[pairs[:, 0]] != views.sample[pairs[:, 1]]]
 
 
 def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     """The confirmed duplicate pairs among the samples of `views`, each with its best view
-    pair (smallest colour distance, then pHash distance, then kinds)."""
+    pair (one that names an edit before two crops of one region, then the smallest colour
+    distance, then pHash distance, then kinds)."""
     pairs = candidate_view_pairs(views, rule)
     keep, phash, colour = [], [], []
     for start in range(0, len(pairs), CONFIRM_BLOCK):
         first, second = pairs[start : start + CONFIRM_BLOCK].T
-        whole = ((views.kind[first] & 3) == WHOLE) & ((views.kind[second] & 3) == WHOLE)
+        region = views.kind[first] & 3
+        # Same framing (two whole pictures, two crops of one region): no shift between the
+        # two, so the sharp colour hashes compare them, as strictly as whole pictures.
+        whole = (region == (views.kind[second] & 3)) & (region != TRIMMED)
         colours = np.where(
             whole,
             colour_distance(views.colour[first], views.colour[second]),
@@ -149,7 +159,9 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     kept[swap] = kept[swap][:, ::-1]
     codes = samples[:, 0] * _CODE_BASE + samples[:, 1]
     kinds = views.kind[kept]
-    order = np.lexsort((kinds[:, 1], kinds[:, 0], phash_d, colour_d, codes))
+    regions = kinds & 3
+    same_crop = (regions[:, 0] == regions[:, 1]) & np.isin(regions[:, 0], CROP_REGIONS)
+    order = np.lexsort((kinds[:, 1], kinds[:, 0], phash_d, colour_d, same_crop, codes))
     first_of_pair = np.ones(order.size, dtype=bool)
     first_of_pair[1:] = codes[order][1:] != codes[order][:-1]
     best = order[first_of_pair]

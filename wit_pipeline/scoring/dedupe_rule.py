@@ -16,9 +16,10 @@ class DedupeRule:
 
     Two samples are duplicates when a view of one and a view of the other (see
     `wit_pipeline.scoring.views`) agree: their pHashes within `max_distance` (two index views)
-    or `crop_distance` (a crop view and an index view), their colour hashes within
-    `max_colour_distance` (two whole pictures; `close_colour_slack` more when their pHashes are
-    within `close_distance`: a brightened copy of a saturated picture) or
+    or `crop_distance` (a crop view and an index view, or two crop views of one region), their
+    colour hashes within `max_colour_distance` (the same framing: two whole pictures, two crops
+    of one region; `close_colour_slack` more when their pHashes are within `close_distance`: a
+    brightened copy of a saturated picture) or
     `reframed_colour_distance` (an unpadded or cropped view: it meets its copy a pixel or two
     off), and their aspect ratios within `max_aspect_change` (log of the ratio)."""
 

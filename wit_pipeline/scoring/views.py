@@ -9,7 +9,9 @@ views, each a pHash and a colour hash of one region in one orientation:
   the *index views*, compared with each other within the pHash distance;
 - the central part with 4% and 8% cut from each side (of the unpadded picture): the *crop
   views*, compared with index views within a tighter distance, so that a copy cropped by a few
-  percent meets the original's matching crop view almost exactly;
+  percent meets the original's matching crop view almost exactly, and with the same crop of
+  other pictures, so that a copy whose edges were marked (a watermark or a label in a corner)
+  meets the original by its centre;
 - every view in a canonical orientation (mirrored when its picture leans left), so that a
   mirrored copy hashes like its original; a view whose picture leans neither way clearly gets
   its mirror too, since an edit could tip it over.
@@ -45,6 +47,7 @@ REGION_NAMES = {WHOLE: "whole", TRIMMED: "unpadded", CUT_4: "4% crop", CUT_8: "8
 INDEX_REGIONS = (WHOLE, TRIMMED)
 CUTS = {CUT_4: 0.04, CUT_8: 0.08}
 """Share cut from each side for each crop region."""
+CROP_REGIONS = tuple(CUTS)
 
 BALANCE_MARGIN = 0.15
 """A view whose left-right balance is closer to 0 than this gets both orientations."""
@@ -52,9 +55,9 @@ BALANCE_MARGIN = 0.15
 COLOUR_BLUR = 1.0
 """Blur of a view's soft colour thumbnail (in cells): a copy cropped or unpadded a pixel or
 two off moves every cell a little, which the sharp thumbnail turns into many changed bits (a
-1% crop: 5 of 128 on real photos); blurred, far fewer. Two whole pictures are compared by
-their sharp colour hashes (which tell distinct drawings apart better), every other view pair
-by the soft ones."""
+1% crop: 5 of 128 on real photos); blurred, far fewer. Views in the same framing (two whole
+pictures, two crops of one region) are compared by their sharp colour hashes (which tell
+distinct drawings apart better), every other view pair by the soft ones."""
 
 MIN_TEXTURE = 2.0
 """Mean grey-level step between neighbouring pixels (each step counted up to 16) from which a
@@ -104,10 +107,13 @@ def describe_kind(kind: int) -> str:
 
 def describe_match(first: int, second: int) -> str:
     """What separates two pictures whose views of these kinds matched: 'same framing',
-    'padding', 'crop 4%' or 'crop 8%' (several joined by ' + '), then ', mirrored' where one
-    is the other's mirror."""
+    'padding', 'crop 4%' or 'crop 8%' (several joined by ' + '), 'edges differ' (the same crop
+    of both), then ', mirrored' where one is the other's mirror."""
     regions = {first & 3, second & 3}
-    parts = [name for region, name in _EDITS.items() if region in regions]
+    if len(regions) == 1 and first & 3 in CROP_REGIONS:
+        parts = ["edges differ"]
+    else:
+        parts = [name for region, name in _EDITS.items() if region in regions]
     text = " + ".join(parts) or "same framing"
     return f"{text}, mirrored" if (first ^ second) & MIRRORED else text
 

@@ -110,7 +110,8 @@ class Options(StageOptions):
     )
     dedupe_colour_distance: int = option(
         DEDUPE.max_colour_distance,
-        "two whole pictures close in pHash count only if their 128-bit colour hashes are "
+        "two pictures close in pHash in the same framing (whole, or the same crop) count "
+        "only if their 128-bit colour hashes are "
         f"this close (default: {DEDUPE.max_colour_distance}; look-alike drawings share "
         "pHashes at scale)",
         type=non_negative_int,
