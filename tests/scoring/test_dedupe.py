@@ -55,6 +55,22 @@ def test_reframed_views_are_confirmed_by_their_soft_colours():
     assert matches.kinds.tolist() == [[TEXTURED | CUT_4, textured]]
 
 
+def test_the_8_percent_crop_needs_closer_colours_than_the_4_percent_one():
+    textured = TEXTURED | WHOLE
+    views = _views(
+        [
+            (0, 0, 0, 2**10 - 1, TEXTURED | CUT_4, 0.0),
+            (1, 0, 0, 0, textured, 0.0),  # soft colour 10 bits from both crops
+            (2, 0, 0, 2**10 - 1, TEXTURED | CUT_8, 0.0),
+            (3, 2**63 - 1, 0, 0, textured, 0.0),
+            (3, 0, 2**20 - 1, 2**8 - 1, TEXTURED | CUT_8, 0.0),  # 8 bits from sample 1
+        ]
+    )
+    matches = matched_pairs(views, DedupeRule())
+    assert matches.pairs.tolist() == [[0, 1], [1, 3]]
+    assert DedupeRule().deep_crop_colour_distance == 8
+
+
 def test_crop_views_meet_textured_pictures_and_the_same_crop_only():
     views = _views(
         [

@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from wit_pipeline.scoring.colour_hash import colour_distance
 from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 from wit_pipeline.scoring.near_duplicates import near_duplicate_pairs
-from wit_pipeline.scoring.views import CROP_REGIONS, INDEX_REGIONS, TEXTURED, TRIMMED
+from wit_pipeline.scoring.views import CROP_REGIONS, CUT_8, INDEX_REGIONS, TEXTURED, TRIMMED
 
 CONFIRM_BLOCK = 65536
 """View pairs checked at once (bounds the check's temporary arrays to a few MB)."""
@@ -129,10 +129,11 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     keep, phash, colour = [], [], []
     for start in range(0, len(pairs), CONFIRM_BLOCK):
         first, second = pairs[start : start + CONFIRM_BLOCK].T
-        region = views.kind[first] & 3
+        region, other = views.kind[first] & 3, views.kind[second] & 3
         # Same framing (two whole pictures, two crops of one region): no shift between the
         # two, so the sharp colour hashes compare them, as strictly as whole pictures.
-        whole = (region == (views.kind[second] & 3)) & (region != TRIMMED)
+        whole = (region == other) & (region != TRIMMED)
+        deep = (region == CUT_8) | (other == CUT_8)
         colours = np.where(
             whole,
             colour_distance(views.colour[first], views.colour[second]),
@@ -142,7 +143,8 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
         whole_limit = rule.max_colour_distance + np.where(
             phashes <= rule.close_distance, rule.close_colour_slack, 0
         )
-        limit = np.where(whole, whole_limit, rule.reframed_colour_distance)
+        reframed = np.where(deep, rule.deep_crop_colour_distance, rule.reframed_colour_distance)
+        limit = np.where(whole, whole_limit, reframed)
         aspect = np.abs(views.log_aspect[first] - views.log_aspect[second])
         ok = (colours <= limit) & (aspect <= rule.max_aspect_change)
         keep.append(start + np.flatnonzero(ok))

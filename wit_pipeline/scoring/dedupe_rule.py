@@ -21,7 +21,9 @@ class DedupeRule:
     of one region; `close_colour_slack` more when their pHashes are within `close_distance`: a
     brightened copy of a saturated picture) or
     `reframed_colour_distance` (an unpadded or cropped view: it meets its copy a pixel or two
-    off), and their aspect ratios within `max_aspect_change` (log of the ratio)."""
+    off; `deep_crop_colour_distance` for the 8% crop view, which sees less of the picture, so
+    distinct pictures agree there more often by chance), and their aspect ratios within
+    `max_aspect_change` (log of the ratio)."""
 
     max_distance: int = 8
     max_colour_distance: int = 8
@@ -29,5 +31,6 @@ class DedupeRule:
     grouping: str = "kept"
     crop_distance: int = 6
     reframed_colour_distance: int = 14
+    deep_crop_colour_distance: int = 8
     close_distance: int = 2
     close_colour_slack: int = 2

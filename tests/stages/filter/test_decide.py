@@ -59,29 +59,37 @@ def _views(s: dict) -> list[tuple]:
 
 
 def _match(a: dict, b: dict, rule: DedupeRule) -> tuple | None:
-    """The best confirmed view pair of two samples, by brute force: (colour distance, pHash
-    distance, kind of a's view, kind of b's view), or None."""
+    """The best confirmed view pair of two samples, by brute force: (whether it is two crops
+    of one region, colour distance, pHash distance, kind of a's view, kind of b's view), or
+    None."""
     found = []
     for phash_a, colour_a, soft_a, kind_a, aspect_a in _views(a):
         for phash_b, colour_b, soft_b, kind_b, aspect_b in _views(b):
-            crops = (kind_a & 3 >= 2) + (kind_b & 3 >= 2)
-            if crops == 2 or (crops and not kind_a & kind_b & TEXTURED):
+            region_a, region_b = kind_a & 3, kind_b & 3
+            crops = (region_a >= 2) + (region_b >= 2)
+            same_crop = crops == 2 and region_a == region_b
+            if (crops == 2 and not same_crop) or (crops and not kind_a & kind_b & TEXTURED):
                 continue
             limit = rule.crop_distance if crops else rule.max_distance
             phash = (phash_a ^ phash_b).bit_count()
             colour = (int.from_bytes(colour_a) ^ int.from_bytes(colour_b)).bit_count()
             soft = (int.from_bytes(soft_a) ^ int.from_bytes(soft_b)).bit_count()
-            whole = kind_a & 3 == 0 and kind_b & 3 == 0
+            whole = (region_a == 0 and region_b == 0) or same_crop
             colour = colour if whole else soft
-            colour_limit = rule.max_colour_distance if whole else rule.reframed_colour_distance
-            if whole and phash <= rule.close_distance:
-                colour_limit += rule.close_colour_slack
+            if whole:
+                colour_limit = rule.max_colour_distance
+                if phash <= rule.close_distance:
+                    colour_limit += rule.close_colour_slack
+            elif 3 in (region_a, region_b):
+                colour_limit = rule.deep_crop_colour_distance
+            else:
+                colour_limit = rule.reframed_colour_distance
             if (
                 phash <= limit
                 and colour <= colour_limit
                 and abs(np.float32(aspect_a) - np.float32(aspect_b)) <= rule.max_aspect_change
             ):
-                found.append((colour, phash, kind_a, kind_b))
+                found.append((same_crop, colour, phash, kind_a, kind_b))
     return min(found) if found else None
 
 
@@ -126,7 +134,7 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
                 key = samples[hashed[kept]]["key"]
                 reasons[hashed[position]].append(("duplicate", key))
                 duplicate_keys[hashed[position]] = key
-                colour, phash, kind_low, kind_high = matches[tuple(sorted((position, kept)))]
+                _, colour, phash, kind_low, kind_high = matches[tuple(sorted((position, kept)))]
                 mine, theirs = (kind_low, kind_high) if position < kept else (kind_high, kind_low)
                 details[hashed[position]] = (phash, colour, describe_match(mine, theirs))
     return [
