@@ -53,8 +53,8 @@ def _band(lines: np.ndarray) -> tuple[int, np.ndarray, bool]:
             count += int(np.argmax(mixed))
             break
         count, size = count + len(mixed), size * 2
-    if count == 0 or count >= limit:
-        return min(count, limit), colour, False
+    if count == 0 or count == limit:
+        return count, colour, False
     edge = _far_share(lines[count : count + EDGE_LINES], bounds)
     return count, colour, bool(edge.max() >= CONTENT_SHARE)
 

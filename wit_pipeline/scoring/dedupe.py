@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from wit_pipeline.scoring.colour_hash import colour_distance
 from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 from wit_pipeline.scoring.near_duplicates import near_duplicate_pairs
-from wit_pipeline.scoring.views import CROP_REGIONS, CUT_8, INDEX_REGIONS, TEXTURED, TRIMMED
+from wit_pipeline.scoring.views import CUT_8, INDEX_REGIONS, TEXTURED, TRIMMED, same_crop
 
 CONFIRM_BLOCK = 65536
 """View pairs checked at once (bounds the check's temporary arrays to a few MB)."""
@@ -114,9 +114,8 @@ def candidate_view_pairs(views: Views, rule: DedupeRule) -> np.ndarray:
         near = near_duplicate_pairs(views.phash[both], min(rule.crop_distance, 64))
         # Index views come first in `both`, and each pair is (i, j) with i < j.
         crop_index = (near[:, 0] < textured.size) & (near[:, 1] >= textured.size)
-        regions = views.kind[both[near]] & 3
-        same_crop = (near[:, 0] >= textured.size) & (regions[:, 0] == regions[:, 1])
-        found.append(both[near[crop_index | same_crop]])
+        kinds = views.kind[both[near]]
+        found.append(both[near[crop_index | same_crop(kinds[:, 0], kinds[:, 1])]])
     pairs = np.concatenate(found)
     return pairs[views.sample[pairs[:, 0]] != views.sample[pairs[:, 1]]]
 
@@ -161,9 +160,8 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     kept[swap] = kept[swap][:, ::-1]
     codes = samples[:, 0] * _CODE_BASE + samples[:, 1]
     kinds = views.kind[kept]
-    regions = kinds & 3
-    same_crop = (regions[:, 0] == regions[:, 1]) & np.isin(regions[:, 0], CROP_REGIONS)
-    order = np.lexsort((kinds[:, 1], kinds[:, 0], phash_d, colour_d, same_crop, codes))
+    centres_only = same_crop(kinds[:, 0], kinds[:, 1])
+    order = np.lexsort((kinds[:, 1], kinds[:, 0], phash_d, colour_d, centres_only, codes))
     first_of_pair = np.ones(order.size, dtype=bool)
     first_of_pair[1:] = codes[order][1:] != codes[order][:-1]
     best = order[first_of_pair]

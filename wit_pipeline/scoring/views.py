@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 from PIL import Image
@@ -48,6 +49,13 @@ INDEX_REGIONS = (WHOLE, TRIMMED)
 CUTS = {CUT_4: 0.04, CUT_8: 0.08}
 """Share cut from each side for each crop region."""
 CROP_REGIONS = tuple(CUTS)
+
+
+def same_crop(first: np.ndarray, second: np.ndarray) -> np.ndarray:
+    """Whether each pair of view kinds is two crops of one region (their edges may differ)."""
+    region = first & 3
+    return (region == (second & 3)) & np.isin(region, CROP_REGIONS)
+
 
 BALANCE_MARGIN = 0.15
 """A view whose left-right balance is closer to 0 than this gets both orientations."""
@@ -110,7 +118,7 @@ def describe_match(first: int, second: int) -> str:
     'padding', 'crop 4%' or 'crop 8%' (several joined by ' + '), 'edges differ' (the same crop
     of both), then ', mirrored' where one is the other's mirror."""
     regions = {first & 3, second & 3}
-    if len(regions) == 1 and first & 3 in CROP_REGIONS:
+    if same_crop(np.asarray(first), np.asarray(second)):
         parts = ["edges differ"]
     else:
         parts = [name for region, name in _EDITS.items() if region in regions]
@@ -135,11 +143,16 @@ class Picture:
     def __init__(self, image: Image.Image) -> None:
         self.rgb = image if image.mode == "RGB" else image.convert("RGB")
         self.grey = self.rgb.convert("L")
-        self.rgb_pixels = np.asarray(self.rgb)
         self.grey_pixels = np.asarray(self.grey)
         self._low: dict[tuple[int, ...], np.ndarray] = {}
         self._thumbnails: dict[FloatBox, list[np.ndarray]] = {}
         self._colours: dict[tuple[FloatBox, bool, bool], bytes] = {}
+
+    @cached_property
+    def rgb_pixels(self) -> np.ndarray:
+        """The RGB pixels as an array (only the padding search of a textured picture reads
+        them, so a flat picture never copies them)."""
+        return np.asarray(self.rgb)
 
     def grey_region(self, box: FloatBox) -> np.ndarray:
         """The grey pixels of `box`, rounded to whole pixels (a view, not a copy)."""
