@@ -190,3 +190,18 @@ def test_pairs_of_a_chain_are_only_its_close_links() -> None:
     far = flip_bits(a, list(range(30, 60)))
     hashes = np.array([far, c, a, b, far], dtype=np.uint64)
     assert near_duplicate_pairs(hashes, 3).tolist() == [[0, 4], [1, 3], [2, 3]]
+
+
+def test_identical_groups_match_numpy_unique_when_high_bits_tie() -> None:
+    # 40 values whose bits above the position bits tie in runs (same high bits, low bits in
+    # reverse order of position), with exact duplicates among them.
+    rng = np.random.default_rng(3)
+    highs = rng.integers(0, 4, 40).astype(np.uint64) << np.uint64(40)
+    values = highs | rng.integers(0, 6, 40).astype(np.uint64)[::-1]
+    groups = index._identical_groups(values)
+    distinct, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    assert np.array_equal(groups.distinct, distinct)
+    assert np.array_equal(groups.counts, counts)
+    for k in range(distinct.size):
+        members = groups.members[groups.starts[k] : groups.starts[k] + groups.counts[k]]
+        assert np.array_equal(members, np.flatnonzero(inverse == k))
