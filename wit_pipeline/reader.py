@@ -18,6 +18,10 @@ Shards are opened by webdataset's gopen (local paths, `file://`, `pipe:`, http(s
 for any other URL (s3://, gs://, az://, memory://, ...), through fsspec, whose filesystem
 package (s3fs, gcsfs, ...) must be installed.
 
+Read from a folder the shard stage wrote (local or on object storage), only the shards whose
+completion marker names their current size are read (`committed_shards`): a shard uploaded by a
+writer that stopped before its marker, or replaced since, is left out with a log line.
+
 Shards may come from others, so tars are read with checks of our own (webdataset's reader
 holds any member in memory whatever size it declares): a sample with a member that is a link or
 device, has an absolute or `..` name, or declares more than `max_member_bytes` is skipped with
@@ -42,6 +46,7 @@ from webdataset.shardlists import expand_urls
 from webdataset.utils import pytorch_worker_info
 
 from wit_pipeline.core import storage
+from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.tar import MAX_IMAGE_BYTES, TarWalk, member_problem, open_stream
 
 log = logging.getLogger(__name__)
@@ -89,14 +94,15 @@ def _fsspec_folder(source: str | Path) -> bool:
 
 
 def shard_urls(source: str | Path | Sequence[str]) -> list[str]:
-    """The shard URLs of a folder (its `*.tar`, sorted; a local path or an fsspec URL), a
-    brace pattern or URL, or a list."""
+    """The shard URLs of a folder (its `*.tar`, sorted; a local path or an fsspec URL; only
+    its committed shards where it has completion markers, see `committed_shards`), a brace
+    pattern or URL, or a list."""
     if isinstance(source, str) and storage.protocol(source) == "file":
         source = storage.local_path(source)
     if isinstance(source, (str, Path)) and Path(source).is_dir():
-        urls = [str(p) for p in sorted(Path(source).glob("*.tar"))]
+        urls = committed_shards(source, [str(p) for p in sorted(Path(source).glob("*.tar"))])
     elif _fsspec_folder(source):
-        urls = storage.glob(source, "*.tar")
+        urls = committed_shards(source, storage.glob(source, "*.tar"))
     elif isinstance(source, (str, Path)):
         urls = expand_urls(str(source))
     else:
@@ -107,6 +113,35 @@ def shard_urls(source: str | Path | Sequence[str]) -> list[str]:
     if missing:
         raise ValueError(f"{missing[0]}: no such shard ({len(missing)} of {len(urls)} missing)")
     return urls
+
+
+def committed_shards(folder: str | Path, urls: list[str]) -> list[str]:
+    """The shards of `folder` a reader may trust: where the folder has completion markers (the
+    shard stage writes one per shard after its bytes, naming their size and SHA-256), only
+    the shards whose marker exists and names the size the shard has now. A shard without one
+    (a writer stopped between its upload and its marker) or of another size (replaced or cut
+    since) is left out with a log line; `verify-shards` also checks the SHA-256. A folder
+    without markers (shards from elsewhere) is read whole."""
+    markers = Markers(folder)
+    done = set(markers.done_units())
+    if not done:
+        return urls
+    trusted = []
+    for url in urls:
+        unit = url.rsplit("/", 1)[-1].split(".")[0]
+        facts = markers.info(unit) if unit in done else None
+        size = storage.size(url)
+        if facts is None:
+            log.warning("%s: left out: no completion marker (never committed)", url)
+        elif size != facts.get("filesize"):
+            log.warning(
+                "%s: left out: %s bytes, its marker says %s", url, size, facts.get("filesize")
+            )
+        else:
+            trusted.append(url)
+    if urls and not trusted:
+        raise ValueError(f"{folder}: none of its {len(urls)} shards is committed (see the log)")
+    return trusted
 
 
 def _split_info() -> tuple[int, int]:

@@ -108,6 +108,7 @@ def test_reader_resampled_epoch_is_bounded_overall(sharded_workspace):
 def test_reader_skips_corrupt_sample_without_sleeping(sharded_workspace, tmp_path, caplog):
     folder = tmp_path / "shards"
     shutil.copytree(sharded_workspace.shards_dir, folder)
+    shutil.rmtree(folder / ".done")  # shards from elsewhere: every tar is read
     bad = io.BytesIO(b"not a jpeg")
     with tarfile.open(folder / "99999.tar", "w", format=tarfile.USTAR_FORMAT) as tar:
         tar.addfile(tar_info("badsample.jpg", len(bad.getvalue())), bad)
@@ -127,3 +128,33 @@ def test_wids_index_gives_random_access(sharded_workspace):
     assert len(dataset) == len(keys)
     for index in (0, len(keys) // 2, len(keys) - 1):
         assert dataset[index]["__key__"] == keys[index]
+
+
+def test_reader_reads_only_shards_whose_marker_names_their_size(
+    sharded_workspace, tmp_path, caplog
+):
+    folder = tmp_path / "shards"
+    shutil.copytree(sharded_workspace.shards_dir, folder)
+    committed = shard_urls(folder)
+    assert (folder / ".done").is_dir() and len(committed) >= 3
+    shutil.copy(committed[0], folder / "00099.tar")  # uploaded, never committed
+    cut = committed[1]
+    with open(cut, "rb") as shard:
+        head = shard.read(1024)
+    with open(cut, "wb") as shard:
+        shard.write(head)  # replaced by a cut copy after its marker was written
+    with caplog.at_level(logging.WARNING, logger="wit_pipeline.reader"):
+        trusted = shard_urls(folder)
+        keys = [s["__key__"] for s in shard_pipeline(folder, decode=None)]
+    assert trusted == [url for url in committed if url != cut]
+    assert (
+        f"{folder / '00099.tar'}: left out: no completion marker (never committed)" in caplog.text
+    )
+    assert f"{cut}: left out: 1024 bytes, its marker says" in caplog.text
+    expected = set()
+    for url in trusted:
+        with tarfile.open(url) as shard:
+            expected |= {m.name.split(".")[0] for m in shard.getmembers()}
+    assert sorted(keys) == sorted(expected)
+    shutil.rmtree(folder / ".done")  # shards from elsewhere: no markers, every tar is read
+    assert len(shard_urls(folder)) == len(committed) + 1
