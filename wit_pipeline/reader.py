@@ -35,6 +35,7 @@ import random
 import re
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import IO, Any
 
@@ -50,6 +51,10 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.tar import MAX_IMAGE_BYTES, TarWalk, member_problem, open_stream
 
 log = logging.getLogger(__name__)
+
+MARKER_READERS = 16
+"""Markers and sizes read at once when a reader checks a folder's shards (object-store
+requests wait on the network, not the CPU)."""
 
 Sample = dict[str, Any]
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+:")
@@ -121,24 +126,29 @@ def committed_shards(folder: str | Path, urls: list[str]) -> list[str]:
     the shards whose marker exists and names the size the shard has now. A shard without one
     (a writer stopped between its upload and its marker) or of another size (replaced or cut
     since) is left out with a log line; `verify-shards` also checks the SHA-256. A folder
-    without markers (shards from elsewhere) is read whole."""
+    without markers (shards from elsewhere) is read whole. On object storage this reads one
+    marker and one size per shard, MARKER_READERS at a time."""
     markers = Markers(folder)
     done = set(markers.done_units())
     if not done:
         return urls
-    trusted = []
-    for url in urls:
+
+    def problem(url: str) -> str | None:
         unit = url.rsplit("/", 1)[-1].split(".")[0]
         facts = markers.info(unit) if unit in done else None
-        size = storage.size(url)
         if facts is None:
-            log.warning("%s: left out: no completion marker (never committed)", url)
-        elif size != facts.get("filesize"):
-            log.warning(
-                "%s: left out: %s bytes, its marker says %s", url, size, facts.get("filesize")
-            )
-        else:
-            trusted.append(url)
+            return "no completion marker (never committed)"
+        size = storage.size(url)
+        if size != facts.get("filesize"):
+            return f"{size} bytes, its marker says {facts.get('filesize')}"
+        return None
+
+    with ThreadPoolExecutor(max_workers=MARKER_READERS) as pool:
+        problems = list(pool.map(problem, urls))
+    for url, why in zip(urls, problems, strict=True):
+        if why:
+            log.warning("%s: left out: %s", url, why)
+    trusted = [url for url, why in zip(urls, problems, strict=True) if why is None]
     if urls and not trusted:
         raise ValueError(f"{folder}: none of its {len(urls)} shards is committed (see the log)")
     return trusted
