@@ -47,7 +47,7 @@ from webdataset.shardlists import expand_urls
 from webdataset.utils import pytorch_worker_info
 
 from wit_pipeline.core import storage
-from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.markers import Markers, size_problem, unit_of
 from wit_pipeline.core.tar import MAX_IMAGE_BYTES, TarWalk, member_problem, open_stream
 
 log = logging.getLogger(__name__)
@@ -134,14 +134,11 @@ def committed_shards(folder: str | Path, urls: list[str]) -> list[str]:
         return urls
 
     def problem(url: str) -> str | None:
-        unit = url.rsplit("/", 1)[-1].split(".")[0]
+        unit = unit_of(url)
         facts = markers.info(unit) if unit in done else None
         if facts is None:
             return "no completion marker (never committed)"
-        size = storage.size(url)
-        if size != facts.get("filesize"):
-            return f"{size} bytes, its marker says {facts.get('filesize')}"
-        return None
+        return size_problem(url, facts)
 
     with ThreadPoolExecutor(max_workers=MARKER_READERS) as pool:
         problems = list(pool.map(problem, urls))

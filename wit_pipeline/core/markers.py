@@ -95,3 +95,18 @@ class Markers:
         """Forget every marker (a forced rerun of the stage)."""
         for unit in [*self.done_units(), STAGE_UNIT]:
             self.forget(unit)
+
+
+def unit_of(url: str | Path) -> str:
+    """The unit an output file belongs to: its name up to the first dot (`.../00001.tar`)."""
+    return str(url).rsplit("/", 1)[-1].split(".")[0]
+
+
+def size_problem(url: str | Path, facts: dict[str, Any]) -> str | None:
+    """What is wrong with the file at `url` by the size its marker's `facts` name, or None."""
+    size = storage.size(url)
+    if size is None:
+        return "missing"
+    if size != facts.get("filesize"):
+        return f"{size} bytes, its marker says {facts.get('filesize')}"
+    return None

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from wit_pipeline.core import storage
-from wit_pipeline.core.markers import MARKER_DIR, Markers
+from wit_pipeline.core.markers import MARKER_DIR, Markers, size_problem, unit_of
 from wit_pipeline.core.tar import MAX_TEXT_BYTES, TarWalk, limit_for, member_problem
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.stages.shard.layout import MANIFEST_FILE, REJECTED_FILE, SIZES_FILE
@@ -150,11 +150,9 @@ def _check_sizes(folder: str, seen: _Seen, problems: list[str]) -> None:
 
 def _object_problem(url: str, facts: dict[str, Any]) -> str | None:
     """What is wrong with the object at `url` by the size and SHA-256 its marker names."""
-    size = storage.size(url)
-    if size is None:
-        return "missing"
-    if size != facts.get("filesize"):
-        return f"{size} bytes, its marker says {facts.get('filesize')}"
+    problem = size_problem(url, facts)
+    if problem:
+        return problem
     if "sha256" in facts and file_sha256(url) != facts["sha256"]:
         return "SHA-256 is not the one its marker names (replaced?)"
     return None
@@ -169,7 +167,7 @@ def _check_markers(folder: str, shards: list[str], problems: list[str]) -> None:
         return
     for url in shards:
         name = url.rsplit("/", 1)[-1]
-        unit = name.split(".")[0]
+        unit = unit_of(name)
         info = markers.info(unit) if unit in done else None
         if info is None:
             problems.append(
