@@ -255,7 +255,8 @@ def planted_views(images: int, seed: int = 0) -> Views:
         [np.full(index_owner.size, TEXTURED | WHOLE), np.full(crop_owner.size, TEXTURED | CUT_4)]
     ).astype(np.uint8)
     colours = np.zeros((owner.size, 2), np.uint64)
-    return Views(owner, hashes, colours, colours, kind, np.zeros(owner.size, np.float32))
+    nothing = np.zeros(owner.size, np.float32)
+    return Views(owner, hashes, colours, colours, kind, nothing, np.zeros(owner.size, np.uint64))
 
 
 def views_run(images: int, results: list[Result], command: str, machine: str) -> None:

@@ -16,7 +16,8 @@ from wit_pipeline.scoring.views import (
 
 
 def _views(rows: list[tuple]) -> Views:
-    """Views from (sample, phash, colour bits, soft colour bits, kind, log aspect) rows."""
+    """Views from (sample, phash, colour bits, soft colour bits, kind, log aspect[, texture
+    signature]) rows."""
     words = lambda bits: [np.uint64(bits & (2**64 - 1)), np.uint64(bits >> 64)]  # noqa: E731
     return Views(
         np.array([r[0] for r in rows], np.int64),
@@ -25,6 +26,7 @@ def _views(rows: list[tuple]) -> Views:
         np.array([words(r[3]) for r in rows], np.uint64).reshape(-1, 2),
         np.array([r[4] for r in rows], np.uint8),
         np.array([r[5] for r in rows], np.float32),
+        np.array([r[6] if len(r) > 6 else 0 for r in rows], np.uint64),
     )
 
 
@@ -53,6 +55,35 @@ def test_reframed_views_are_confirmed_by_their_soft_colours():
     assert matches.pairs.tolist() == [[0, 1]]
     assert (matches.phash_distance.tolist(), matches.colour_distance.tolist()) == ([2], [10])
     assert matches.kinds.tolist() == [[TEXTURED | CUT_4, textured]]
+
+
+def _signature(shares: list[int], ratio: int) -> int:
+    return int.from_bytes(bytes([*shares, ratio]), "little")
+
+
+def test_crops_and_textured_to_flat_pairs_must_agree_on_texture():
+    striped = _signature([255, 0, 0, 0, 0, 0, 0], 60)  # every edge one way, smooth steps
+    speckled = _signature([40, 35, 35, 35, 35, 35, 40], 120)  # every way, noise
+    close = _signature([230, 25, 0, 0, 0, 0, 0], 63)  # 50/255 + 3/127 from striped
+    textured = TEXTURED | WHOLE
+    views = _views(
+        [
+            (0, 0, 0, 0, TEXTURED | CUT_4, 0.0, striped),
+            (1, 0, 0, 0, textured, 0.0, speckled),  # through a crop: grain differs
+            (2, 0, 0, 0, textured, 0.0, close),  # through a crop: grain agrees
+            (3, 2**40 - 1, 0, 0, WHOLE, 0.0, striped),  # flat, apart from 0-2 by pHash
+            (4, 2**40 - 1, 0, 0, textured, 0.0, speckled),  # textured vs flat: differs
+            (5, 2**40 - 1, 0, 0, textured, 0.0, striped),  # textured vs flat: agrees
+        ]
+    )
+    rule = DedupeRule(grouping="transitive")
+    pairs = matched_pairs(views, rule).pairs.tolist()
+    assert [0, 1] not in pairs and [0, 2] in pairs
+    assert [3, 4] not in pairs and [3, 5] in pairs
+    assert [1, 2] in pairs and [4, 5] in pairs  # two textured whole pictures: hashes alone
+    assert (
+        matched_pairs(views, DedupeRule(max_texture_change=3.0)).pairs.tolist().count([0, 1]) == 1
+    )
 
 
 def test_the_8_percent_crop_needs_closer_colours_than_the_4_percent_one():

@@ -33,7 +33,8 @@ def duplicate_groups(catalog: Catalog, limit: int) -> list[list[dict]]:
         "SELECT duplicate_of, key FROM decisions WHERE duplicate_of IN (SELECT kept FROM groups) "
         f"AND {SHOWABLE}) "
         "SELECT g.kept AS grp, g.n, d.key, d.shard, d.duplicate_edit AS edit, "
-        "d.duplicate_phash_distance AS phash_d, d.duplicate_colour_distance AS colour_d "
+        "d.duplicate_phash_distance AS phash_d, d.duplicate_colour_distance AS colour_d, "
+        "d.duplicate_texture_change AS texture_d "
         "FROM members m "
         "JOIN groups g ON g.kept = m.grp JOIN decisions d ON d.key = m.key "
         "ORDER BY g.n DESC, g.kept, d.key <> g.kept, d.key",
@@ -46,8 +47,10 @@ def _match_text(member: dict) -> str:
     """What separates a duplicate from its kept sample, for people."""
     if member["edit"] is None:
         return "same group"
+    texture = "" if member["texture_d"] is None else f", texture {member['texture_d']:.2f}"
     return (
-        f"{esc(member['edit'])}<br>pHash {member['phash_d']} bits, colour {member['colour_d']} bits"
+        f"{esc(member['edit'])}<br>pHash {member['phash_d']} bits, "
+        f"colour {member['colour_d']} bits{texture}"
     )
 
 
@@ -68,7 +71,9 @@ def duplicates_section(catalog: Catalog, thumbnails: Thumbnails, limit: int) -> 
         "the kept sample (outlined), read from the views that matched (same framing, padding, "
         "a 4% or 8% crop, edges differ: the same centre, mirrored), and the bits that differ "
         "between them: pHash (of 64; --dedupe-distance) and colour hash (of 128; "
-        "--dedupe-colour-distance for the same framing of both).</p>"
+        "--dedupe-colour-distance for the same framing of both), and how far apart the two "
+        "pictures' texture signatures are (edge orientations and grain; at most "
+        "--dedupe-texture-change through a crop or with a flat picture).</p>"
     )
     for members in duplicate_groups(catalog, limit):
         cells = "".join(

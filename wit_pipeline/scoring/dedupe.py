@@ -23,7 +23,8 @@ from scipy.sparse.csgraph import connected_components
 from wit_pipeline.scoring.colour_hash import colour_distance
 from wit_pipeline.scoring.dedupe_rule import GROUPINGS, DedupeRule
 from wit_pipeline.scoring.near_duplicates import near_duplicate_pairs
-from wit_pipeline.scoring.views import CUT_8, INDEX_REGIONS, TEXTURED, TRIMMED, same_crop
+from wit_pipeline.scoring.texture_signature import signature_distance
+from wit_pipeline.scoring.views import CUT_4, CUT_8, INDEX_REGIONS, TEXTURED, TRIMMED, same_crop
 
 CONFIRM_BLOCK = 65536
 """View pairs checked at once (bounds the check's temporary arrays to a few MB)."""
@@ -32,7 +33,8 @@ CONFIRM_BLOCK = 65536
 @dataclass(frozen=True)
 class Views:
     """Every view of a set of samples, as columns: the sample each belongs to (its position),
-    its pHash, sharp and soft colour hashes ((n, 2) uint64 each), kind and log aspect ratio."""
+    its pHash, sharp and soft colour hashes ((n, 2) uint64 each), kind, log aspect ratio and
+    its picture's texture signature (uint64)."""
 
     sample: np.ndarray
     phash: np.ndarray
@@ -40,6 +42,7 @@ class Views:
     soft_colour: np.ndarray
     kind: np.ndarray
     log_aspect: np.ndarray
+    texture: np.ndarray
 
     @classmethod
     def concat(cls, parts: list[Views]) -> Views:
@@ -52,6 +55,7 @@ class Views:
                 np.zeros((0, 2), np.uint64),
                 np.zeros(0, np.uint8),
                 np.zeros(0, np.float32),
+                np.zeros(0, np.uint64),
             )
         return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in _VIEW_FIELDS))
 
@@ -64,27 +68,36 @@ class Views:
             self.soft_colour,
             self.kind,
             self.log_aspect,
+            self.texture,
         )
 
 
-_VIEW_FIELDS = ("sample", "phash", "colour", "soft_colour", "kind", "log_aspect")
+_VIEW_FIELDS = ("sample", "phash", "colour", "soft_colour", "kind", "log_aspect", "texture")
 
 
 @dataclass(frozen=True)
 class Matches:
     """Confirmed duplicate pairs of samples (i < j, sorted), each with the view pair that
-    confirmed it: pHash and colour distances, and the kinds of the views of i and of j."""
+    confirmed it: pHash and colour distances, the kinds of the views of i and of j, and how
+    far apart the two pictures' texture signatures are."""
 
     pairs: np.ndarray
     phash_distance: np.ndarray
     colour_distance: np.ndarray
     kinds: np.ndarray
+    texture_change: np.ndarray
 
     @classmethod
     def empty(cls) -> Matches:
         """No pairs."""
         none = np.zeros(0, np.int16)
-        return cls(np.zeros((0, 2), np.int64), none, none, np.zeros((0, 2), np.uint8))
+        return cls(
+            np.zeros((0, 2), np.int64),
+            none,
+            none,
+            np.zeros((0, 2), np.uint8),
+            np.zeros(0, np.float32),
+        )
 
     def find(self, first: np.ndarray, second: np.ndarray) -> np.ndarray:
         """Row of each (first, second) sample pair (either order), or -1 where not a pair."""
@@ -129,6 +142,7 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     for start in range(0, len(pairs), CONFIRM_BLOCK):
         first, second = pairs[start : start + CONFIRM_BLOCK].T
         region, other = views.kind[first] & 3, views.kind[second] & 3
+        both_textured = views.kind[first] & views.kind[second] & TEXTURED
         # Same framing (two whole pictures, two crops of one region): no shift between the
         # two, so the sharp colour hashes compare them, as strictly as whole pictures.
         whole = (region == other) & (region != TRIMMED)
@@ -146,6 +160,14 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
         limit = np.where(whole, whole_limit, reframed)
         aspect = np.abs(views.log_aspect[first] - views.log_aspect[second])
         ok = (colours <= limit) & (aspect <= rule.max_aspect_change)
+        # Through a crop, or where a picture is flat (a drawing: such pictures are alike by
+        # the thousand), the hashes see too little of the picture's grain: its texture
+        # signature must agree too. Two textured whole pictures need not (a thumbnail's grain
+        # is not its original's).
+        grain = (region >= CUT_4) | (other >= CUT_4) | (both_textured == 0)
+        check = np.flatnonzero(ok & grain)
+        changes = signature_distance(views.texture[first[check]], views.texture[second[check]])
+        ok[check[changes > rule.max_texture_change]] = False
         keep.append(start + np.flatnonzero(ok))
         colour.append(colours[ok])
         phash.append(phashes[ok])
@@ -165,7 +187,8 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     first_of_pair = np.ones(order.size, dtype=bool)
     first_of_pair[1:] = codes[order][1:] != codes[order][:-1]
     best = order[first_of_pair]
-    return Matches(samples[best], phash_d[best], colour_d[best], kinds[best])
+    changes = signature_distance(views.texture[kept[best, 0]], views.texture[kept[best, 1]])
+    return Matches(samples[best], phash_d[best], colour_d[best], kinds[best], changes)
 
 
 def duplicate_of(

@@ -22,8 +22,10 @@ class DedupeRule:
     brightened copy of a saturated picture) or
     `reframed_colour_distance` (an unpadded or cropped view: it meets its copy a pixel or two
     off; `deep_crop_colour_distance` for the 8% crop view, which sees less of the picture, so
-    distinct pictures agree there more often by chance), and their aspect ratios within
-    `max_aspect_change` (log of the ratio)."""
+    distinct pictures agree there more often by chance), their aspect ratios within
+    `max_aspect_change` (log of the ratio), and, unless they are two textured pictures seen
+    whole, their texture signatures within `max_texture_change`
+    (`wit_pipeline.scoring.texture_signature`)."""
 
     max_distance: int = 8
     max_colour_distance: int = 8
@@ -34,3 +36,4 @@ class DedupeRule:
     deep_crop_colour_distance: int = 8
     close_distance: int = 2
     close_colour_slack: int = 2
+    max_texture_change: float = 0.4

@@ -34,6 +34,7 @@ from wit_pipeline.scoring.phash import (
     mirrored_frequencies,
     phash_bits,
 )
+from wit_pipeline.scoring.texture_signature import texture_signature
 
 WHOLE, TRIMMED, CUT_4, CUT_8 = 0, 1, 2, 3
 """Regions of a view (the low bits of its kind)."""
@@ -90,6 +91,9 @@ class View:
     soft_colour: bytes
     kind: int
     log_aspect: float
+    texture: int = 0
+    """The picture's texture signature (`texture_signature`; the same for each of its views):
+    a pair through a crop view, or with a flat picture, must agree on it."""
 
     @property
     def textured(self) -> bool:
@@ -227,7 +231,8 @@ def picture_views(
         views += _region_views(picture, trimmed, TRIMMED)
     for region, share in CUTS.items():
         views += _region_views(picture, _inset(base, share), region)
-    return [replace(view, kind=view.kind | TEXTURED) for view in views]
+    signature = texture_signature(picture.grey_region(base))
+    return [replace(view, kind=view.kind | TEXTURED, texture=signature) for view in views]
 
 
 def published_hashes(
@@ -242,4 +247,5 @@ def _published_view(picture: Picture, box: FloatBox) -> list[View]:
     """The whole picture as published (no canonical orientation): a flat picture's one view."""
     aspect = math.log(max(box[2] - box[0], 1e-6) / max(box[3] - box[1], 1e-6))
     sharp, soft = picture.colour(box), picture.colour(box, soft=True)
-    return [View(phash_bits(picture.low(box)), sharp, soft, WHOLE, aspect)]
+    signature = texture_signature(picture.grey_region(box))
+    return [View(phash_bits(picture.low(box)), sharp, soft, WHOLE, aspect, signature)]

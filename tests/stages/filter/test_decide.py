@@ -54,17 +54,31 @@ def _rule_reasons(s: dict, options: DecideOptions, threshold: float | None) -> l
 
 
 def _views(s: dict) -> list[tuple]:
-    columns = ("view_phash", "view_colour", "view_soft_colour", "view_kind", "view_log_aspect")
+    columns = (
+        "view_phash",
+        "view_colour",
+        "view_soft_colour",
+        "view_kind",
+        "view_log_aspect",
+        "view_texture",
+    )
     return list(zip(*(s[c] for c in columns), strict=True))
+
+
+def _signature_change(first: int, second: int) -> float:
+    """Texture signatures' distance, byte by byte: orientation shares' L1 plus ratio step."""
+    a, b = first.to_bytes(8, "little"), second.to_bytes(8, "little")
+    shares = sum(abs(x - y) for x, y in zip(a[:7], b[:7], strict=True)) / 255
+    return float(np.float32(shares + abs(a[7] - b[7]) / 127))
 
 
 def _match(a: dict, b: dict, rule: DedupeRule) -> tuple | None:
     """The best confirmed view pair of two samples, by brute force: (whether it is two crops
-    of one region, colour distance, pHash distance, kind of a's view, kind of b's view), or
-    None."""
+    of one region, colour distance, pHash distance, kind of a's view, kind of b's view,
+    texture change), or None."""
     found = []
-    for phash_a, colour_a, soft_a, kind_a, aspect_a in _views(a):
-        for phash_b, colour_b, soft_b, kind_b, aspect_b in _views(b):
+    for phash_a, colour_a, soft_a, kind_a, aspect_a, texture_a in _views(a):
+        for phash_b, colour_b, soft_b, kind_b, aspect_b, texture_b in _views(b):
             region_a, region_b = kind_a & 3, kind_b & 3
             crops = (region_a >= 2) + (region_b >= 2)
             same_crop = crops == 2 and region_a == region_b
@@ -84,12 +98,16 @@ def _match(a: dict, b: dict, rule: DedupeRule) -> tuple | None:
                 colour_limit = rule.deep_crop_colour_distance
             else:
                 colour_limit = rule.reframed_colour_distance
+            change = _signature_change(texture_a, texture_b)
+            grain = crops or not kind_a & kind_b & TEXTURED
+            if grain and change > rule.max_texture_change:
+                continue
             if (
                 phash <= limit
                 and colour <= colour_limit
                 and abs(np.float32(aspect_a) - np.float32(aspect_b)) <= rule.max_aspect_change
             ):
-                found.append((same_crop, colour, phash, kind_a, kind_b))
+                found.append((same_crop, colour, phash, kind_a, kind_b, change))
     return min(found) if found else None
 
 
@@ -107,7 +125,7 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
         if s.get("phash") is not None and not s.get("error") and s["status"] == "success"
     ]
     duplicate_keys = [None] * len(samples)
-    details = [(None, None, None)] * len(samples)
+    details = [(None, None, None, None)] * len(samples)
     if options.dedupe:
         rule = DedupeRule(max_distance=options.dedupe_distance)
         candidates = [samples[i] for i in hashed]
@@ -134,9 +152,9 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
                 key = samples[hashed[kept]]["key"]
                 reasons[hashed[position]].append(("duplicate", key))
                 duplicate_keys[hashed[position]] = key
-                _, colour, phash, kind_low, kind_high = matches[tuple(sorted((position, kept)))]
-                mine, theirs = (kind_low, kind_high) if position < kept else (kind_high, kind_low)
-                details[hashed[position]] = (phash, colour, describe_match(mine, theirs))
+                _, colour, phash, low, high, change = matches[tuple(sorted((position, kept)))]
+                mine, theirs = (low, high) if position < kept else (high, low)
+                details[hashed[position]] = (phash, colour, describe_match(mine, theirs), change)
     return [
         {
             "key": s["key"],
@@ -148,6 +166,7 @@ def _reference(samples: list[dict], options: DecideOptions) -> list[dict]:
             "duplicate_of": d,
             "duplicate_phash_distance": detail[0],
             "duplicate_colour_distance": detail[1],
+            "duplicate_texture_change": detail[3],
             "duplicate_edit": detail[2],
             "clip_score": s.get("clip_score"),
             "clip_model": s.get("clip_model"),

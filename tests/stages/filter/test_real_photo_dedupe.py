@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 from PIL import Image, ImageOps
 
 from wit_pipeline.cli import main
+from wit_pipeline.scoring.dedupe_rule import DedupeRule
 from wit_pipeline.testweb.photo_site import publish, serve
 
 PHOTOS = ("skimage-astronaut", "skimage-coffee", "matplotlib-grace_hopper")
@@ -56,6 +57,10 @@ def test_copies_of_real_photos_are_dropped_and_an_eval_photo_is_caught(
             assert decision["reason"] == "duplicate", (picture, edit)
             assert pictures[decision["duplicate_of"]] == (picture, "original")
             assert decision["duplicate_edit"] is not None
+            change = decision["duplicate_texture_change"]
+            assert change is not None and change >= 0, (picture, edit)
+            if "crop" in decision["duplicate_edit"]:
+                assert change <= DedupeRule().max_texture_change, (picture, edit, change)
     mirrors = [
         decisions[key]["duplicate_edit"]
         for key, (picture, edit) in pictures.items()

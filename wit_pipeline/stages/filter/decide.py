@@ -58,6 +58,7 @@ class DecideOptions:
     dedupe_distance: int = DedupeRule.max_distance
     dedupe: bool = True
     dedupe_colour_distance: int = DedupeRule.max_colour_distance
+    dedupe_texture_change: float = DedupeRule.max_texture_change
     dedupe_grouping: str = DedupeRule.grouping
     eval_sets: tuple[EvalSet, ...] = ()
     # safety (issue 21): heads, blocklist, semantic dedupe
@@ -126,12 +127,14 @@ class _Hashed:
 class _Global:
     """What the second pass needs from the first: global row numbers of eval hits per set
     and of duplicates (row, kept row, pHash and colour distances of the views that matched, and
-    which views they were), with the keys of the samples they duplicate."""
+    which views they were, and the pictures' texture change), with the keys of the samples
+    they duplicate."""
 
     eval_hits: dict[str, np.ndarray]
     duplicates: np.ndarray
     kept_keys: dict[int, str]
     edits: list[str | None]
+    texture_changes: list[float | None]
     semantic: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), np.int64))
     """(row, kept row) of every semantic duplicate, by row."""
 
@@ -244,6 +247,7 @@ def _global_steps(
     rule = DedupeRule(
         max_distance=options.dedupe_distance,
         max_colour_distance=options.dedupe_colour_distance,
+        max_texture_change=options.dedupe_texture_change,
         grouping=options.dedupe_grouping,
     )
     parts, starts = [Views.concat(hashed.views)], []
@@ -261,7 +265,7 @@ def _global_steps(
         overlap[eval_set.name] = (int(np.unique(cross[:, 1]).size), eval_set.size)
         eval_hits[eval_set.name] = rows[hits]
         keepable[hits] = False
-    duplicates, edits = np.zeros((0, 4), dtype=np.int64), []
+    duplicates, edits, changes = np.zeros((0, 4), dtype=np.int64), [], []
     semantic = options.semantic_dedupe is not None
     if count and (options.dedupe or semantic):
         key_ranks = None if hashed.keys_rise else _key_ranks(paths, rows)
@@ -279,13 +283,15 @@ def _global_steps(
             describe_match(*_kinds_from(matches, row, sample)) if row >= 0 else None
             for row, sample in zip(found.tolist(), marked.tolist(), strict=True)
         ]
+        texture = matches.texture_change.tolist()
+        changes = [texture[row] if row >= 0 else None for row in found.tolist()]
     similar = np.zeros((0, 2), np.int64)
     if count and semantic:
         survivors = keepable.copy()
         survivors[np.searchsorted(rows, duplicates[:, 0])] = False
         similar = semantic_duplicates(paths, rows, rank, survivors, options)
     kept_keys = _keys_of(paths, np.unique(np.concatenate([duplicates[:, 1], similar[:, 1]])))
-    facts = _Global(eval_hits, duplicates, kept_keys, edits, semantic=similar)
+    facts = _Global(eval_hits, duplicates, kept_keys, edits, changes, semantic=similar)
     return facts, overlap, total
 
 
@@ -325,6 +331,7 @@ def _shard_decisions(
     duplicate_keys: list[str | None] = [None] * rules.count
     phash_d: list[int | None] = [None] * rules.count
     colour_d: list[int | None] = [None] * rules.count
+    texture_d: list[float | None] = [None] * rules.count
     edits: list[str | None] = [None] * rules.count
     source = facts.duplicates[:, 0]
     lo, hi = np.searchsorted(source, [offset, offset + rules.count])
@@ -334,6 +341,7 @@ def _shard_decisions(
         duplicate_keys[row - offset] = key
         if phash >= 0:
             phash_d[row - offset], colour_d[row - offset] = phash, colour
+            texture_d[row - offset] = facts.texture_changes[at]
             edits[row - offset] = facts.edits[at]
     lo, hi = np.searchsorted(facts.semantic[:, 0], [offset, offset + rules.count])
     for row, target in facts.semantic[lo:hi].tolist():
@@ -358,6 +366,7 @@ def _shard_decisions(
             "duplicate_of": pa.array(duplicate_keys, pa.string()),
             "duplicate_phash_distance": pa.array(phash_d, pa.int16()),
             "duplicate_colour_distance": pa.array(colour_d, pa.int16()),
+            "duplicate_texture_change": pa.array(texture_d, pa.float32()),
             "duplicate_edit": pa.array(edits, pa.string()),
             "clip_score": rules.table.column("clip_score"),
             "clip_model": rules.table.column("clip_model"),

@@ -9,6 +9,7 @@ from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.options import (
     StageOptions,
     finite_float,
+    non_negative_float,
     non_negative_int,
     option,
     positive_float,
@@ -115,6 +116,14 @@ class Options(StageOptions):
         f"this close (default: {DEDUPE.max_colour_distance}; look-alike drawings share "
         "pHashes at scale)",
         type=non_negative_int,
+        group=DECISIONS,
+    )
+    dedupe_texture_change: float = option(
+        DEDUPE.max_texture_change,
+        "two pictures matched through a crop, or where one is flat (a drawing), count only if "
+        "their texture signatures (edge orientations and grain) are this close "
+        f"(default: {DEDUPE.max_texture_change}; 3 or more: no texture check)",
+        type=non_negative_float,
         group=DECISIONS,
     )
     dedupe_grouping: str = option(

@@ -174,6 +174,7 @@ def view_columns(views: list[View]) -> dict[str, list]:
         "view_soft_colour": [view.soft_colour for view in views],
         "view_kind": [view.kind for view in views],
         "view_log_aspect": [view.log_aspect for view in views],
+        "view_texture": [view.texture for view in views],
     }
 
 

@@ -35,9 +35,10 @@ from wit_pipeline.stages.filter.sample_facts import (
 from wit_pipeline.stages.filter.semantic import EMBEDDINGS_DIR
 from wit_pipeline.stages.filter.worker_tokens import WithTokens, collate_with_tokens
 
-FACTS_VERSION = 4
+FACTS_VERSION = 5
 """The facts a scores file holds; a shard scored by another version is scored again (2: the
-colour hash; 3: both hashes from a JPEG draft decode; 4: the dedupe views)."""
+colour hash; 3: both hashes from a JPEG draft decode; 4: the dedupe views; 5: their texture
+signature)."""
 _SCORERS: dict[tuple[str, str], ClipScorer] = {}
 
 
@@ -102,6 +103,7 @@ def _blank_row(key: str, scorer: ClipScorer | None) -> dict[str, Any]:
         "view_soft_colour": None,
         "view_kind": None,
         "view_log_aspect": None,
+        "view_texture": None,
         "clip_score": None,
         "clip_model": scorer.model_id if scorer else None,
         "error": None,

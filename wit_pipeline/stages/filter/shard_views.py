@@ -19,6 +19,7 @@ VIEW_COLUMNS = (
     "view_soft_colour",
     "view_kind",
     "view_log_aspect",
+    "view_texture",
 )
 
 
@@ -33,6 +34,7 @@ def views_of(columns: dict[str, list]) -> Views:
         as_words(soft) if soft else np.zeros((0, 2), np.uint64),
         np.array(columns["view_kind"], dtype=np.uint8),
         np.array(columns["view_log_aspect"], dtype=np.float32),
+        np.array(columns["view_texture"], dtype=np.uint64),
     )
 
 
@@ -70,6 +72,7 @@ def shard_views(scores: Path, keys: pa.ChunkedArray, positions: np.ndarray, firs
     soft, _ = _values(table.column("view_soft_colour"), positions)
     kind, _ = _values(table.column("view_kind"), positions)
     aspect, _ = _values(table.column("view_log_aspect"), positions)
+    texture, _ = _values(table.column("view_texture"), positions)
     return Views(
         np.repeat(first + np.arange(positions.size, dtype=np.int64), lengths),
         phash.to_numpy(zero_copy_only=False).astype(np.uint64),
@@ -77,4 +80,5 @@ def shard_views(scores: Path, keys: pa.ChunkedArray, positions: np.ndarray, firs
         _colour_words(soft, scores),
         kind.to_numpy(zero_copy_only=False).astype(np.uint8),
         aspect.to_numpy(zero_copy_only=False).astype(np.float32),
+        texture.to_numpy(zero_copy_only=False).astype(np.uint64),
     )
