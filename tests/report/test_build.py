@@ -4,6 +4,7 @@ funnel equal to SQL counts over the same workspace, and partial workspaces."""
 import base64
 import io
 import json
+import re
 import shutil
 
 import pytest
@@ -98,6 +99,7 @@ def test_sections_show_what_the_workspace_holds(reported_workspace, report_html)
     assert "kept (" in text["samples"] and "low_clip_score (" in text["samples"]
     assert "pHash" in text["duplicates"] and "kept" in text["duplicates"]
     assert "same framing" in text["duplicates"]
+    assert re.search(r"colour \d+ bits, texture \d\.\d\d", text["duplicates"])
     assert "clip_score_dedupe" in text["training"] and "final_loss" in text["training"]
     assert "download" in text["timings"] and "rows/s" in text["timings"]
     assert "en" in text["captions"]
