@@ -13,6 +13,7 @@ from wit_pipeline.core.markers import Markers
 from wit_pipeline.scoring.dedupe import DedupeRule, duplicate_of
 from wit_pipeline.scoring.views import TEXTURED, describe_match
 from wit_pipeline.stages.filter import DecideOptions, ScoreOptions, filter_stage
+from wit_pipeline.stages.filter.shard_views import VIEW_COLUMNS
 
 NO_CLIP = ScoreOptions(clip=None, workers=0, progress=False)
 
@@ -54,15 +55,7 @@ def _rule_reasons(s: dict, options: DecideOptions, threshold: float | None) -> l
 
 
 def _views(s: dict) -> list[tuple]:
-    columns = (
-        "view_phash",
-        "view_colour",
-        "view_soft_colour",
-        "view_kind",
-        "view_log_aspect",
-        "view_texture",
-    )
-    return list(zip(*(s[c] for c in columns), strict=True))
+    return list(zip(*(s[c] for c in VIEW_COLUMNS), strict=True))
 
 
 def _signature_change(first: int, second: int) -> float:
