@@ -142,7 +142,6 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     for start in range(0, len(pairs), CONFIRM_BLOCK):
         first, second = pairs[start : start + CONFIRM_BLOCK].T
         region, other = views.kind[first] & 3, views.kind[second] & 3
-        both_textured = views.kind[first] & views.kind[second] & TEXTURED
         # Same framing (two whole pictures, two crops of one region): no shift between the
         # two, so the sharp colour hashes compare them, as strictly as whole pictures.
         whole = (region == other) & (region != TRIMMED)
@@ -160,14 +159,19 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
         limit = np.where(whole, whole_limit, reframed)
         aspect = np.abs(views.log_aspect[first] - views.log_aspect[second])
         ok = (colours <= limit) & (aspect <= rule.max_aspect_change)
-        # Through a crop, or where a picture is flat (a drawing: such pictures are alike by
-        # the thousand), the hashes see too little of the picture's grain: its texture
-        # signature must agree too. Two textured whole pictures need not (a thumbnail's grain
-        # is not its original's).
-        grain = (region >= CUT_4) | (other >= CUT_4) | (both_textured == 0)
+        # Through a crop, between a textured and a flat picture, or between two flat ones
+        # (drawings: alike by the thousand) whose pHashes are not close, the hashes see too
+        # little of the pictures' grain: their texture signatures must agree too. Two
+        # textured pictures seen whole need not (a thumbnail's grain is not its original's),
+        # nor two flat ones that pHash calls near identical (a re-encoded or shrunk logo's
+        # few edges move its signature most).
+        crop = (region >= CUT_4) | (other >= CUT_4)
+        mixed = (views.kind[first] ^ views.kind[second]) & TEXTURED > 0
+        flat = (views.kind[first] | views.kind[second]) & TEXTURED == 0
+        grain = crop | mixed | (flat & (phashes > rule.close_distance))
         check = np.flatnonzero(ok & grain)
         changes = signature_distance(views.texture[first[check]], views.texture[second[check]])
-        ok[check[changes > rule.max_texture_change]] = False
+        ok[check[changes > np.float32(rule.max_texture_change)]] = False
         keep.append(start + np.flatnonzero(ok))
         colour.append(colours[ok])
         phash.append(phashes[ok])

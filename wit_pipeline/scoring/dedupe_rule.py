@@ -23,9 +23,10 @@ class DedupeRule:
     `reframed_colour_distance` (an unpadded or cropped view: it meets its copy a pixel or two
     off; `deep_crop_colour_distance` for the 8% crop view, which sees less of the picture, so
     distinct pictures agree there more often by chance), their aspect ratios within
-    `max_aspect_change` (log of the ratio), and, unless they are two textured pictures seen
-    whole, their texture signatures within `max_texture_change`
-    (`wit_pipeline.scoring.texture_signature`)."""
+    `max_aspect_change` (log of the ratio), and their texture signatures within
+    `max_texture_change` (`wit_pipeline.scoring.texture_signature`) when one view is a crop,
+    one picture is textured and the other flat, or both are flat with pHashes more than
+    `close_distance` apart (two textured pictures seen whole, unpadded or not, skip it)."""
 
     max_distance: int = 8
     max_colour_distance: int = 8

@@ -38,6 +38,9 @@ _STEP_CODES = _step_codes()
 _STRENGTHS = np.arange(MAX_STEP + 1)
 _CAP = np.int16(MAX_STEP)
 
+BLOCKS_SIDE = 64
+"""The longer side, in blocks, the signature reads a picture at."""
+
 _RATIO_RANGE = 1.0
 """The log step ratio is kept within +-1 (its byte holds 127 steps per unit)."""
 
@@ -47,16 +50,14 @@ _RATIO_SCALE = 127
 def texture_signature(grey: np.ndarray) -> int:
     """The signature of grey pixels as an int in [0, 2**64): bytes 0-6 the share of edge
     strength per orientation (of 255), byte 7 the log of the ratio of one- to two-step
-    changes. Read on the means of 2x2 blocks (a quarter of the work; an edge between any two
-    pixels still shows); a block's edge orientation from its neighbours' differences on
-    either side (central differences: a mirror has the same shares, a staircase edge reads
-    as diagonal)."""
-    height, width = grey.shape[0] // 2 * 2, grey.shape[1] // 2 * 2
-    if height < 6 or width < 6:
+    changes. Read on the means of square blocks that bring the picture near BLOCKS_SIDE a
+    side (a copy hashed at another size, such as an eval image at full size, reads alike; an
+    edge between any two pixels still shows); a block's edge orientation from its
+    neighbours' differences on either side (central differences: a mirror has the same
+    shares, a staircase edge reads as diagonal)."""
+    blocks = _block_means(grey, max(1, round(max(grey.shape) / BLOCKS_SIDE)))
+    if blocks.shape[0] < 3 or blocks.shape[1] < 3:
         return 0
-    pairs_of_rows = np.add(grey[0:height:2], grey[1:height:2], dtype=np.int16)
-    blocks = pairs_of_rows[:, 0:width:2] + pairs_of_rows[:, 1:width:2]
-    blocks >>= 2
     across = np.abs(blocks[:, 2:] - blocks[:, :-2])
     down = np.abs(blocks[2:] - blocks[:-2])
     codes = across[1:-1].astype(np.intp)
@@ -71,6 +72,19 @@ def texture_signature(grey: np.ndarray) -> int:
     two = _capped_mean(across) + _capped_mean(down)
     ratio = min(max(math.log((one + 0.01) / (two + 0.01)), -_RATIO_RANGE), _RATIO_RANGE)
     return int.from_bytes(bytes([*shares, round((ratio + _RATIO_RANGE) * _RATIO_SCALE)]), "little")
+
+
+def _block_means(grey: np.ndarray, factor: int) -> np.ndarray:
+    """Means (rounded down) of the `factor` x `factor` blocks of grey pixels, as int16 (a
+    partial last row or column of blocks is left out)."""
+    height, width = grey.shape[0] // factor * factor, grey.shape[1] // factor * factor
+    rows = grey[0:height:factor].astype(np.int32)
+    for offset in range(1, factor):
+        rows += grey[offset:height:factor]
+    blocks = rows[:, 0:width:factor]
+    for offset in range(1, factor):
+        blocks = blocks + rows[:, offset:width:factor]
+    return (blocks // (factor * factor)).astype(np.int16)
 
 
 def _capped_mean(steps: np.ndarray) -> float:

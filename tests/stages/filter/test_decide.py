@@ -92,8 +92,9 @@ def _match(a: dict, b: dict, rule: DedupeRule) -> tuple | None:
             else:
                 colour_limit = rule.reframed_colour_distance
             change = _signature_change(texture_a, texture_b)
-            grain = crops or not kind_a & kind_b & TEXTURED
-            if grain and change > rule.max_texture_change:
+            mixed = (kind_a ^ kind_b) & TEXTURED
+            flat = not (kind_a | kind_b) & TEXTURED and phash > rule.close_distance
+            if (crops or mixed or flat) and change > np.float32(rule.max_texture_change):
                 continue
             if (
                 phash <= limit

@@ -279,7 +279,7 @@ def test_dedupe_flags_reach_the_decisions(workspace_copy):
             "--dedupe-colour-distance",
             "128",
             "--dedupe-texture-change",
-            "3",
+            "4",
             "--dedupe-grouping",
             "transitive",
         ],

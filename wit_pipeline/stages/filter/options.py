@@ -120,9 +120,10 @@ class Options(StageOptions):
     )
     dedupe_texture_change: float = option(
         DEDUPE.max_texture_change,
-        "two pictures matched through a crop, or where one is flat (a drawing), count only if "
-        "their texture signatures (edge orientations and grain) are this close "
-        f"(default: {DEDUPE.max_texture_change}; 3 or more: no texture check)",
+        "two pictures matched through a crop, a textured and a flat one, or two flat ones "
+        "(drawings) whose pHashes are not near identical count only if their texture "
+        "signatures (edge orientations and grain, 0 to 4 apart) are this close "
+        f"(default: {DEDUPE.max_texture_change}; 4: no texture check)",
         type=non_negative_float,
         group=DECISIONS,
     )
