@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 
+import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
@@ -118,6 +119,18 @@ def test_partial_workspace_says_what_to_run(downloaded_testweb, tmp_path):
         assert "wit-pipeline filter" in page.section_text[section]
     assert set(page.funnel) == {"input", "downloaded"}
     assert "4 not run yet: clip, duplicates, samples, training" in summary.line()
+
+
+def test_decisions_of_an_older_version_still_show_their_duplicates(reported_workspace, tmp_path):
+    workspace = Workspace(tmp_path / "w")
+    shutil.copytree(reported_workspace.root, workspace.root)
+    decisions = pq.read_table(workspace.root / "decisions.parquet")
+    older = decisions.drop_columns(["duplicate_texture_change"])
+    pq.write_table(older, workspace.root / "decisions.parquet")
+    summary = build_report(workspace, ReportOptions(samples_per_reason=1, progress=False))
+    text = read_page(summary.path.read_text(encoding="utf-8")).section_text["duplicates"]
+    assert "same framing" in text and re.search(r"colour \d+ bits", text)
+    assert "texture 0." not in text
 
 
 def test_report_is_written_atomically_to_out(reported_workspace, tmp_path):

@@ -25,6 +25,9 @@ def _thumb(thumbnails: Thumbnails, shard: str, key: str, alt: str) -> str:
 def duplicate_groups(catalog: Catalog, limit: int) -> list[list[dict]]:
     """The `limit` largest duplicate groups, kept sample first, each member with the edit and
     the distances (pHash and colour bits of the views that matched) to the kept one."""
+    columns = {r["column_name"] for r in catalog.rows("DESCRIBE SELECT * FROM decisions")}
+    # Decisions written before the texture signature have no such column.
+    texture = "d.duplicate_texture_change" if "duplicate_texture_change" in columns else "NULL"
     rows = catalog.rows(
         "WITH groups AS (SELECT duplicate_of AS kept, count(*) AS n FROM decisions "
         f"WHERE duplicate_of IS NOT NULL AND {SHOWABLE} GROUP BY kept "
@@ -34,7 +37,7 @@ def duplicate_groups(catalog: Catalog, limit: int) -> list[list[dict]]:
         f"AND {SHOWABLE}) "
         "SELECT g.kept AS grp, g.n, d.key, d.shard, d.duplicate_edit AS edit, "
         "d.duplicate_phash_distance AS phash_d, d.duplicate_colour_distance AS colour_d, "
-        "d.duplicate_texture_change AS texture_d "
+        f"{texture} AS texture_d "
         "FROM members m "
         "JOIN groups g ON g.kept = m.grp JOIN decisions d ON d.key = m.key "
         "ORDER BY g.n DESC, g.kept, d.key <> g.kept, d.key",
@@ -73,7 +76,8 @@ def duplicates_section(catalog: Catalog, thumbnails: Thumbnails, limit: int) -> 
         "between them: pHash (of 64; --dedupe-distance) and colour hash (of 128; "
         "--dedupe-colour-distance for the same framing of both), and how far apart the two "
         "pictures' texture signatures are (edge orientations and grain; at most "
-        "--dedupe-texture-change through a crop or with a flat picture).</p>"
+        "--dedupe-texture-change where the hashes are unsure: through a crop, or with a flat "
+        "picture).</p>"
     )
     for members in duplicate_groups(catalog, limit):
         cells = "".join(

@@ -4,10 +4,11 @@ bytes, to confirm pairs that pHash and colour hashes alone take for copies.
 pHash keeps only a picture's low frequencies and the colour hashes its colours on a coarse
 grid, so two drawings of a similar shape on backgrounds of one colour match there even when
 one background is striped and the other speckled or chequered; a crop view of one then meets
-the other. What tells them apart survives a crop, a mirror, a re-encode and a brightness
-change: the share of edge strength per orientation (folded, so a mirror has the same shares)
-and the ratio of one-pixel to two-pixel grey steps (near 1 for noise, near 1/2 for smooth
-shading).
+the other. What tells them apart changes little under a crop, a re-encode or a brightness
+change, and not at all under a mirror: the share of edge strength per orientation (folded, so
+a mirror has the same shares) and the ratio of one- to two-step grey changes (near 1 for
+noise, near 1/2 for smooth shading). A shrunk copy of a flat drawing, whose few edges are all
+it has, moves more: the dedupe checks two flat pictures only when pHash is unsure.
 """
 
 from __future__ import annotations
