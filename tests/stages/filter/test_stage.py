@@ -268,12 +268,11 @@ def test_padding_is_cut_only_from_border_resized_shards(workspace_copy):
 
 
 def test_dedupe_flags_reach_the_decisions(workspace_copy):
-    """A tighter colour or texture check confirms fewer pHash pairs; no colour or texture
-    check with transitive grouping (pHash alone, as before the colour hash) confirms more."""
+    """A tighter colour check confirms fewer pHash pairs; no colour or texture check with
+    transitive grouping (pHash alone, as before the colour hash) confirms more."""
     args = ["--workdir", str(workspace_copy.root), "-q", "filter", "--clip-model", "none"]
     settings = {
         "exact colours": ["--dedupe-colour-distance", "0"],
-        "exact textures": ["--dedupe-texture-change", "0"],
         "default": [],
         "pHash alone": [
             "--dedupe-colour-distance",
@@ -289,4 +288,3 @@ def test_dedupe_flags_reach_the_decisions(workspace_copy):
         assert main([*args, "--max-aspect-ratio", "100", *flags]) == 0
         duplicates[name] = sum("duplicate" in d["reasons"] for d in _decisions(workspace_copy))
     assert duplicates["exact colours"] < duplicates["default"] < duplicates["pHash alone"]
-    assert duplicates["exact textures"] < duplicates["default"]
