@@ -138,7 +138,7 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     pair (one that names an edit before two crops of one region, then the smallest colour
     distance, then pHash distance, then kinds)."""
     pairs = candidate_view_pairs(views, rule)
-    keep, phash, colour = [], [], []
+    keep, phash, colour, texture = [], [], [], []
     for start in range(0, len(pairs), CONFIRM_BLOCK):
         first, second = pairs[start : start + CONFIRM_BLOCK].T
         region, other = views.kind[first] & 3, views.kind[second] & 3
@@ -169,17 +169,18 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
         mixed = (views.kind[first] ^ views.kind[second]) & TEXTURED > 0
         flat = (views.kind[first] | views.kind[second]) & TEXTURED == 0
         grain = crop | mixed | (flat & (phashes > rule.close_distance))
-        check = np.flatnonzero(ok & grain)
-        changes = signature_distance(views.texture[first[check]], views.texture[second[check]])
-        ok[check[changes > np.float32(rule.max_texture_change)]] = False
+        changes = signature_distance(views.texture[first], views.texture[second])
+        ok &= ~grain | (changes <= np.float32(rule.max_texture_change))
         keep.append(start + np.flatnonzero(ok))
         colour.append(colours[ok])
         phash.append(phashes[ok])
+        texture.append(changes[ok])
     if not keep:
         return Matches.empty()
     kept = pairs[np.concatenate(keep)]
     colour_d = np.concatenate(colour).astype(np.int16)
     phash_d = np.concatenate(phash).astype(np.int16)
+    texture_d = np.concatenate(texture)
     samples = views.sample[kept]
     swap = samples[:, 0] > samples[:, 1]
     samples[swap] = samples[swap][:, ::-1]
@@ -191,8 +192,7 @@ def matched_pairs(views: Views, rule: DedupeRule) -> Matches:
     first_of_pair = np.ones(order.size, dtype=bool)
     first_of_pair[1:] = codes[order][1:] != codes[order][:-1]
     best = order[first_of_pair]
-    changes = signature_distance(views.texture[kept[best, 0]], views.texture[kept[best, 1]])
-    return Matches(samples[best], phash_d[best], colour_d[best], kinds[best], changes)
+    return Matches(samples[best], phash_d[best], colour_d[best], kinds[best], texture_d[best])
 
 
 def duplicate_of(
