@@ -1,10 +1,14 @@
 """A real Ray cluster of three nodes (`ray start`: a head without CPUs, two worker nodes, each
 with its own temp dir): download, filter and shard with `--engine ray --ray-address` give
-shards byte-identical to a local run, also when a worker node is killed mid-download and the
-run is repeated, and also when the worker nodes upload the shards to a loopback S3 server.
+shards byte-identical to a local run, also when the worker nodes upload the shards to a
+loopback S3 server; and scrape, download, filter and shard with the whole workspace on that
+S3 server give them too, with a worker node killed mid-download and the download repeated.
 Run by tests/test_cluster.py inside a network namespace holding only loopback (Ray's
 multi-node mode listens on every address); not collected on its own (no test_ prefix)."""
 
+import html
+import io
+import json
 import socket
 import subprocess
 import sys
@@ -17,7 +21,7 @@ import pytest
 
 from tests.ray_cluster import ROOT, Node, cluster_env, ray_nodes
 from tests.s3_server import client, objects, s3_server
-from tests.workspaces import write_urls
+from tests.workspaces import page_server, write_urls
 from wit_pipeline.cli import main
 from wit_pipeline.testweb import WebServer
 
@@ -29,6 +33,7 @@ DOWNLOAD = [
 ]  # fmt: skip
 FILTER = ["filter", "--clip-model", "none", "--workers", "0", "--min-image-size", "32"]
 SHARD = ["shard", "--samples-per-shard", "8"]
+SCRAPE = ["scrape", "--max-depth", "0", "--rate", "200", "--allow-private-networks"]
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +46,25 @@ def urls(tmp_path_factory, testweb_web) -> Iterator[Path]:
         slow = next(r for r in truth if r["kind"] == "slow_first_byte")
         rows = [row for u in range(UNITS) for row in [*ok[3 * u : 3 * u + 3], slow]]
         yield write_urls(tmp_path_factory.mktemp("input") / "urls.parquet", rows)
+
+
+@pytest.fixture(scope="module")
+def page(urls) -> Iterator[str]:
+    """A page on a loopback server of its own whose images are the input's rows in order (so
+    scraping it gives the same download units)."""
+    table = pq.read_table(urls).to_pylist()
+    body = "".join(f'<img src="{r["url"]}" alt="{html.escape(r["caption"])}">' for r in table)
+    with page_server(f"<html><body>{body}</body></html>".encode()) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def local_scraped_run(tmp_path_factory, page) -> Path:
+    """scrape -> download -> filter -> shard of the page on the local engine."""
+    workdir = tmp_path_factory.mktemp("local-scraped") / "w"
+    for words in ([*SCRAPE, page], DOWNLOAD, FILTER, SHARD):
+        assert main(["--workdir", str(workdir), "-q", *words]) == 0
+    return workdir
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +91,7 @@ def cluster(s3_env) -> Iterator[tuple[str, list[Node], dict[str, str]]]:
         yield address, workers, s3_env
 
 
-def on_cluster(cluster: tuple, workdir: Path, words: list[str]) -> subprocess.Popen:
+def on_cluster(cluster: tuple, workdir: Path | str, words: list[str]) -> subprocess.Popen:
     """The command line as a driver joining the cluster, run in a process of its own."""
     address, _, s3_env = cluster
     return subprocess.Popen(
@@ -81,7 +105,7 @@ def on_cluster(cluster: tuple, workdir: Path, words: list[str]) -> subprocess.Po
     )  # fmt: skip
 
 
-def run_on_cluster(cluster: tuple, workdir: Path, words: list[str]) -> None:
+def run_on_cluster(cluster: tuple, workdir: Path | str, words: list[str]) -> None:
     """Run one stage on the cluster to the end; it must succeed."""
     process = on_cluster(cluster, workdir, words)
     _, err = process.communicate(timeout=300)
@@ -108,6 +132,12 @@ def unit_markers(workdir: Path) -> list[Path]:
     return sorted((workdir / "raw" / ".done").glob("[0-9]*.json"))
 
 
+def s3_unit_markers(s3_env: dict[str, str]) -> list[str]:
+    """The download units finished so far in the workspace on S3."""
+    listing = client(s3_env).list_objects_v2(Bucket=BUCKET, Prefix="workspace/raw/.done/0")
+    return [item["Key"] for item in listing.get("Contents", [])]
+
+
 def test_the_only_network_interface_is_loopback():
     assert [name for _, name in socket.if_nameindex()] == ["lo"]
 
@@ -126,23 +156,41 @@ def test_three_nodes_make_the_local_shards_on_disk_and_on_s3(cluster, urls, loca
     assert {f".done/{p.stem}.json" for p in local} <= set(uploaded)
 
 
-def test_a_worker_node_killed_mid_download_then_a_rerun_makes_the_same_shards(
-    cluster, urls, local_run, tmp_path
+def test_workspace_on_s3_with_a_worker_node_killed_mid_download_makes_the_same_shards(
+    cluster, page, local_scraped_run
 ):
-    workers = cluster[1]
-    workdir = tmp_path / "w"
-    download = on_cluster(cluster, workdir, [*DOWNLOAD, str(urls)])
+    """scrape -> download -> filter -> shard with the whole workspace on S3 (no folder shared
+    by the nodes), a worker node killed mid-download and the download run again."""
+    workers, s3_env = cluster[1], cluster[2]
+    workdir = f"s3://{BUCKET}/workspace"
+    units = len(unit_markers(local_scraped_run))
+    run_on_cluster(cluster, workdir, [*SCRAPE, page])
+    download = on_cluster(cluster, workdir, DOWNLOAD)
     deadline = time.monotonic() + 120
-    while not unit_markers(workdir) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    done_at_kill = len(unit_markers(workdir))
-    assert download.poll() is None and 0 < done_at_kill < UNITS
+    while not s3_unit_markers(s3_env) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    done_at_kill = len(s3_unit_markers(s3_env))
+    assert download.poll() is None and 0 < done_at_kill < units
     workers[0].kill()
     _, err = download.communicate(timeout=300)
     # Ray retries the lost node's tasks on the other one, or the run fails and keeps its units
     assert download.returncode in (0, 1), err
-    run_on_cluster(cluster, workdir, [*DOWNLOAD, str(urls)])
-    assert len(unit_markers(workdir)) == UNITS
+    run_on_cluster(cluster, workdir, DOWNLOAD)
+    assert len(s3_unit_markers(s3_env)) == units > 1
     for words in (FILTER, SHARD):
         run_on_cluster(cluster, workdir, words)
-    assert_same_shards(workdir, local_run)
+    stored = objects(s3_env, BUCKET, "workspace")
+    local = local_scraped_run
+    tars = sorted((local / "shards").glob("*.tar"))
+    assert len(tars) > 1
+    assert sorted(n for n in stored if n.startswith("shards/") and n.endswith(".tar")) == [
+        f"shards/{p.name}" for p in tars
+    ]
+    for path in [*tars, local / "shards" / "sizes.json"]:
+        assert stored[f"shards/{path.name}"] == path.read_bytes(), path.name
+    assert pq.read_table(io.BytesIO(stored["decisions.parquet"])).equals(
+        pq.read_table(local / "decisions.parquet")
+    )
+    for name in (n for n in stored if n.startswith("raw/.done/0")):
+        for obj, facts in json.loads(stored[name])["objects"].items():
+            assert len(stored[obj]) == facts["size"], obj

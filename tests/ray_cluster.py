@@ -77,7 +77,7 @@ class Node:
                 [RAY, "start", "--block", "--disable-usage-stats", "--temp-dir", self.temp_dir,
                  "--node-ip-address", "127.0.0.1", "--object-store-memory", SMALL_OBJECT_STORE,
                  *args],
-                env=env,
+                env={**env, "TMPDIR": self.temp_dir},  # each node's scratch is its own
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import ENGINES
 from wit_pipeline.core.options import StageOptions, describe, from_mapping, reject_unknown
@@ -26,7 +27,7 @@ STAGES = NAMES
 """Stages in pipeline order."""
 
 GLOBAL_KEYS = {
-    "workdir": "workspace folder (default: ./wit-data)",
+    "workdir": "workspace folder, or URL on object storage: s3://bucket/w (default: ./wit-data)",
     "engine": "where units run: local or ray (default: local)",
     "ray_address": "with engine ray: the cluster to join, 'auto' for a running one",
     "gpus_per_task": "with engine ray: GPUs per scoring task (default: 0)",
@@ -38,7 +39,8 @@ class PipelineConfig:
     """A validated config: global settings and, per stage that runs, its options."""
 
     source: str
-    workdir: Path
+    workdir: Path | str
+    """A local folder, or the URL of a workspace on object storage."""
     engine: str = "local"
     ray_address: str | None = None
     gpus_per_task: float = 0.0
@@ -84,7 +86,7 @@ def config_from_dict(
         raise InputError(f"{source}: engine: {engine!r} is not one of {', '.join(ENGINES)}")
     config = PipelineConfig(
         source=source,
-        workdir=workdir_path(workdir, given),
+        workdir=workdir if storage.is_remote(workdir) else workdir_path(workdir, given),
         engine=engine,
         ray_address=_typed(source, "ray_address", data.get("ray_address"), str),
         gpus_per_task=float(_typed(source, "gpus_per_task", data.get("gpus_per_task", 0), float)),

@@ -93,9 +93,25 @@ def execute(
     workspace: Workspace, stage: Stage, options: StageOptions, engine: Engine
 ) -> StageOutcome:
     """Run one stage, then do what follows every stage run: later records forgotten, catalog
-    refreshed, options recorded, summary logged."""
+    refreshed, options recorded, summary logged; on a workspace on object storage, what the
+    run wrote is uploaded (also when it fails: its finished units are kept)."""
+    if workspace.remote and not stage.on_object_storage:
+        raise InputError(
+            f"{workspace.remote}: {stage.name} does not run on a workspace on object storage "
+            "yet; run it on a local or shared --workdir (scrape, download, filter, shard, "
+            "status and sql run there)"
+        )
+    try:
+        return _execute(workspace, stage, options, engine)
+    finally:
+        workspace.push()
+
+
+def _execute(
+    workspace: Workspace, stage: Stage, options: StageOptions, engine: Engine
+) -> StageOutcome:
     start = time.monotonic()
-    with stage_lock(workspace.root, stage.name):
+    with stage_lock(workspace.root, stage.name, workspace.remote):
         summary = stage.run(workspace, options, engine)
     seconds = time.monotonic() - start
     dry_run = bool(getattr(summary, "dry_run", False))

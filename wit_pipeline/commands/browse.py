@@ -21,7 +21,7 @@ LOOPBACK = ("127.0.0.1", "::1", "localhost")
 
 def cmd_browse(args: argparse.Namespace) -> int:
     """Open the workspace, print the page's URL, serve until Ctrl-C."""
-    with Index.open(Workspace.at(args.workdir), args.index, args.device) as index:
+    with Index.open(Workspace.at(args.workdir, remote_ok=False), args.index, args.device) as index:
         try:
             server = BrowseServer(index, args.host, args.port)
         except OSError as exc:

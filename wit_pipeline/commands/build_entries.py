@@ -14,7 +14,7 @@ def cmd_build_entries(args: argparse.Namespace) -> int:
     """Count words and bigrams over the raw captions and write the frequent ones."""
     from wit_pipeline.stages.filter.entries import write_entry_list
 
-    workspace = Workspace.at(args.workdir)
+    workspace = Workspace.at(args.workdir, remote_ok=False)
     count = write_entry_list(workspace.raw_dir, args.output, args.min_count, args.max_entries)
     if not args.quiet:
         print(f"{args.output}: {count:,} entries")

@@ -34,7 +34,8 @@ def add_global_options(parser: argparse.ArgumentParser, suppress: bool) -> None:
         "--workdir",
         metavar="DIR",
         default=default,
-        help="workspace folder (default: $WIT_WORKDIR or ./wit-data)",
+        help="workspace folder, or URL on object storage such as s3://bucket/w "
+        "(default: $WIT_WORKDIR or ./wit-data)",
     )
     parser.add_argument(
         "-v",

@@ -39,7 +39,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         raise InputError(f"--concept-skew {args.concept_skew}: must be within [0, 4]")
     if not args.scale > 0:
         raise InputError(f"--scale {args.scale}: must be > 0")
-    root = Workspace.at(args.workdir).root
+    root = Workspace.at(args.workdir, remote_ok=False).root
     if args.fresh and root.exists():
         shutil.rmtree(root)
     sizes = {name: getattr(args, name) for name in SIZE_OPTIONS}

@@ -85,7 +85,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     """Run one search over the workspace and print its results."""
     image = (read_image_file(args.image), args.image) if args.image else None
     filters = filters_from(args)
-    with Index.open(Workspace.at(args.workdir), args.index, args.device) as index:
+    with Index.open(Workspace.at(args.workdir, remote_ok=False), args.index, args.device) as index:
         results = index.search(
             args.query, image=image, like=args.like, mode=args.mode, filters=filters, k=args.k
         )

@@ -19,7 +19,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(
             json.dumps(
                 {
-                    "workspace": str(workspace.root),
+                    "workspace": workspace.name,
                     "exists": workspace.exists(),
                     "stages": status_as_dicts(statuses),
                     "next": next_command(statuses),

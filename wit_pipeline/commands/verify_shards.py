@@ -9,14 +9,14 @@ import sys
 from wit_pipeline.commands.common import EXIT_FAILED, EXIT_OK, add_command
 from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError, printable
-from wit_pipeline.core.workspace import Workspace, workdir_path
+from wit_pipeline.core.workspace import Workspace
 
 
 def _workspace_of(path: str, workdir: str | None) -> Workspace | None:
     """The workspace to check the shards against: `--workdir` when given, else the folder
     holding a local shards folder; None when it has no decisions."""
     if workdir is not None:
-        workspace = Workspace(workdir_path(workdir))
+        workspace = Workspace.at(workdir)
     elif storage.is_local(path):
         workspace = Workspace(storage.local_path(path).resolve().parent)
     else:

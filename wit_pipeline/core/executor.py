@@ -24,6 +24,8 @@ from wit_pipeline.core.atomic import remove_stale_temps
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.logs import configure_logging
 from wit_pipeline.core.markers import Markers
+from wit_pipeline.core.mirror import OBJECTS
+from wit_pipeline.core.staging import staged_work
 
 log = logging.getLogger(__name__)
 
@@ -114,14 +116,20 @@ def run_units(
     Under Ray each unit is a task asking for `gpus_per_task` GPUs (scoring on GPU actors).
 
     The work function is the same whatever the engine; markers are written here, by the driver,
-    in `marker_dir` (a local folder or an fsspec URL). `done_if(unit, marker facts)` may doubt a
-    marker (an object store's upload gone missing): such a unit runs again. `replaces`: a folder
+    in `marker_dir` (a local folder or an fsspec URL; in the mirror of a workspace on object
+    storage, each unit runs on scratch and its marker names the objects it uploaded).
+    `done_if(unit, marker facts)` may doubt a marker (an object store's upload gone missing):
+    such a unit runs again. `replaces`: a folder
     whose markers of these units are forgotten before they run and written again, with the same
     facts, when each finishes (a rerun that rewrites another run's finished units in place).
     """
     engine = engine or Engine()
     engine.require()
     markers = Markers(marker_dir)
+    mirror = markers.mirror
+    if mirror is not None:  # a workspace on object storage: units run on scratch (core.staging)
+        work = staged_work(work, [unit.payload for unit in units], mirror.root, mirror.remote)
+        mirror.push()  # what the units read (a plan the driver wrote) is on the store first
     if markers.local:
         folder = storage.local_path(marker_dir)  # a file:// URL is a local folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -156,6 +164,8 @@ def run_units(
             result.errors[unit.name] = f"{type(exc).__name__}: {exc}"
         else:
             markers.mark_done(unit.name, info)
+            if mirror is not None:
+                mirror.fetch(list(info.get(OBJECTS, {})))
             if replaced is not None:
                 replaced.mark_done(unit.name, info)
             result.infos[unit.name] = {"unit": unit.name, **info}

@@ -4,7 +4,9 @@ stops with one line naming the holder (exit 2) instead of deleting the first run
 files. The kernel drops the lock when its process dies, so a killed run's lock is taken over
 by the next run without any clean-up.
 
-The runner opens a stage's lock scope (`stage_lock`); the lock itself is taken by
+On a workspace on object storage the lock is a lease object on the store instead
+(core.remote_lock), since two drivers share no kernel. The runner opens a stage's lock scope
+(`stage_lock`); the lock itself is taken by
 `Workspace.prepare()` (`acquire_for`), which every stage that writes its workspace calls before
 its first write, so a run refused for bad input writes nothing, not even a lock.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 from typing import IO
 
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.remote_lock import Lease
 
 LOCKS_DIR = ".locks"
 
@@ -33,18 +36,21 @@ LOCKS_DIR = ".locks"
 class _Scope:
     root: Path
     stage: str
+    remote: str | None = None
     handle: IO[str] | None = None
+    lease: Lease | None = None
 
 
 _SCOPE: ContextVar[_Scope | None] = ContextVar("wit_pipeline_stage_lock", default=None)
 
 
 @contextmanager
-def stage_lock(root: Path, stage: str) -> Iterator[None]:
+def stage_lock(root: Path, stage: str, remote: str | None = None) -> Iterator[None]:
     """While the block runs, this process is the only writer of `stage` on the workspace at
-    `root`: the lock is taken at the stage's first write (`Workspace.prepare`), so a run that
-    stops at bad input before writing leaves no lock file behind."""
-    scope = _Scope(Path(root).resolve(), stage)
+    `root` (the mirror of the one at the URL `remote`, when given): the lock is taken at the
+    stage's first write (`Workspace.prepare`), so a run that stops at bad input before writing
+    leaves no lock behind."""
+    scope = _Scope(Path(root).resolve(), stage, remote)
     token = _SCOPE.set(scope)
     try:
         yield
@@ -52,12 +58,20 @@ def stage_lock(root: Path, stage: str) -> Iterator[None]:
         _SCOPE.reset(token)
         if scope.handle is not None:
             scope.handle.close()
+        if scope.lease is not None:
+            scope.lease.release()
 
 
 def acquire_for(root: Path) -> None:
     """Take the lock of the stage running on `root` in this context, if not held yet."""
     scope = _SCOPE.get()
-    if scope is not None and scope.handle is None and scope.root == Path(root).resolve():
+    if scope is None or scope.root != Path(root).resolve():
+        return
+    if scope.remote is not None:
+        if scope.lease is None:
+            scope.lease = Lease(f"{scope.remote}/{LOCKS_DIR}/{scope.stage}.lock", scope.stage)
+            scope.lease.take()
+    elif scope.handle is None:
         _acquire(scope)
 
 

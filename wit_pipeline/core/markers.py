@@ -4,7 +4,9 @@ A unit is one piece of a stage's work (usually one shard). When a unit's outputs
 place, `DIR/.done/UNIT.json` is written (atomically, with whatever facts the unit returned); on
 a rerun, units with a marker are skipped. `STAGE_UNIT` marks the whole stage done. The folder
 may be an fsspec URL (s3://, memory://): a marker is then one object, written whole after the
-unit's outputs were uploaded.
+unit's outputs were uploaded. A folder in the local mirror of a workspace on object storage
+(core.mirror) has its unit markers written and forgotten on the store too, at once; its stage
+marker goes up with the stage's other files when the mirror is pushed.
 
 Only the executor (core.executor) writes markers; everyone else reads them.
 """
@@ -18,6 +20,7 @@ from typing import Any
 
 from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import write_json_atomic
+from wit_pipeline.core.mirror import mirror_of
 
 MARKER_DIR = ".done"
 STAGE_UNIT = "_SUCCESS"
@@ -29,6 +32,7 @@ class Markers:
 
     def __init__(self, stage_dir: Path | str) -> None:
         self.local = storage.is_local(stage_dir)
+        self.mirror = mirror_of(stage_dir)
         self.directory: Path | str = (
             storage.local_path(stage_dir) / MARKER_DIR
             if self.local
@@ -52,6 +56,8 @@ class Markers:
         record = {"unit": unit, **(info or {})}
         if self.local:
             write_json_atomic(self._path(unit), record)
+            if self.mirror is not None and unit != STAGE_UNIT:
+                self.mirror.publish(self._path(unit))
         else:
             storage.write_json(self._path(unit), record)
 
@@ -67,6 +73,8 @@ class Markers:
         path = self._path(unit)
         if self.local:
             path.unlink(missing_ok=True)
+            if self.mirror is not None:
+                self.mirror.unpublish(path)
         else:
             storage.remove(path)
 

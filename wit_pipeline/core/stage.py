@@ -98,6 +98,8 @@ class Stage:
     command: str = ""
     optional: bool = False
     """Runs in a config only when its section is present (the others unless set to false)."""
+    on_object_storage: bool = False
+    """Runs on a workspace on object storage (core.mirror); the others refuse it in one line."""
 
     def run(self, workspace: Workspace, options: StageOptions, engine: Engine) -> Summary:
         """Run the stage on `workspace` (importing its code on first use)."""

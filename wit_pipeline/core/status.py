@@ -134,7 +134,7 @@ def output_status(workspace: Workspace, output: Output, command: str, data: bool
     """The status of one declared output, refined by its stage's hook."""
     status = StageStatus(
         stage=output.name,
-        path=str(output.location(workspace)),
+        path=workspace.location(output.location(workspace)),
         state=ABSENT,
         command=command,
         data=data,
@@ -189,7 +189,7 @@ def format_status(workspace: Workspace, statuses: list[StageStatus]) -> str:
             "(a stage creates it; pass --workdir or set WIT_WORKDIR to use another)"
         )
     lines = [
-        f"workspace {workspace.root}",
+        f"workspace {workspace.name}",
         f"{'stage':<10} {'state':<9} {'units':>11} {'rows':>12}  detail",
     ]
     for s in statuses:

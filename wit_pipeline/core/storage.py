@@ -149,6 +149,15 @@ def open_input(url: str | Path, mode: str = "rb") -> Iterator[IO[Any]]:
         yield handle
 
 
+def open_file(url: str | Path) -> IO[bytes]:
+    """The file at `url` open for binary reading, with seeks (ranged reads on object stores);
+    the caller closes it."""
+    if is_local(url):
+        return open(local_path(url), "rb")
+    fs, path = url_to_fs(url)
+    return fs.open(path, "rb")
+
+
 def read_table(url: str | Path, columns: list[str] | None = None) -> pa.Table:
     """A parquet file's columns: local files through Arrow's own file reader, others through
     fsspec without Arrow's background pre-buffering (whose threads, left holding Python file
@@ -200,6 +209,13 @@ def put_file(local: Path, url: str | Path) -> None:
     fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
     fs.put_file(str(local), path)
     os.unlink(local)
+
+
+def upload(local: Path, url: str) -> None:
+    """Upload the local file `local` whole to the remote `url` (one object; `local` stays)."""
+    fs, path = url_to_fs(url)
+    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    fs.put_file(str(local), path)
 
 
 def write_bytes(url: str | Path, data: bytes) -> None:

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from wit_pipeline.core import storage
+
 BLOCK = 512
 ZERO_BLOCK = bytes(BLOCK)
 MAX_RECORD_BYTES = 1 << 20
@@ -312,8 +314,9 @@ def index_tar(path: Path | str) -> TarIndex:
     key with an unusable member gets that member's problem instead."""
     index = TarIndex()
     try:
-        with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+        with storage.open_input(path) as handle:
+            local = storage.is_local(path)
+            size = os.fstat(handle.fileno()).st_size if local else storage.size(path)
             walk = TarWalk(handle, size)
             for entry in walk:
                 _add(index, entry, size)

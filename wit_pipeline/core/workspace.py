@@ -10,9 +10,10 @@ catalog.duckdb
 wit-workspace.json                            the layout version, written on the first write
 
 A workspace written by a version with another layout is refused with one line (exit 2) by
-every command, rather than misread. So is a workdir given as a URL (s3://, gs://, ...): the
-workspace relies on rename and local locks, and a URL taken as a path would silently become a
-local folder named `s3:` (only `shard --out` and `verify-shards` take URLs).
+every command, rather than misread. A workdir given as a URL (s3://, gs://, az://, memory://)
+is a workspace on object storage: commands work on a local mirror of its small files, the tars
+stay on the store, and markers are the commit protocol (core.mirror); a command that cannot
+work there says so in one line (exit 2).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.lock import acquire_for
+from wit_pipeline.core.mirror import Mirror, mirror_of
 
 DEFAULT_WORKDIR = "wit-data"
 WORKDIR_ENV = "WIT_WORKDIR"
@@ -34,20 +36,19 @@ LAYOUT_FILE = "wit-workspace.json"
 LAYOUT_VERSION = 1
 
 
-def default_workdir() -> Path:
+def default_workdir() -> str:
     """`$WIT_WORKDIR` if set, else `./wit-data`."""
-    return workdir_path(os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR, f"${WORKDIR_ENV}")
+    return os.environ.get(WORKDIR_ENV) or DEFAULT_WORKDIR
 
 
 def workdir_path(value: str | Path, where: str = "--workdir") -> Path:
     """The local folder a workdir names (a plain path or a file:// URL); InputError (one line)
-    for any other URL, which the workspace cannot live on yet, rather than a local folder
-    named after the scheme."""
+    for any other URL, where a command that needs a local workspace cannot work."""
     if storage.is_local(value):
         return storage.local_path(value)
     raise InputError(
-        f"{where} {value}: a workspace on object storage ({storage.protocol(value)}://) is not "
-        "supported; use a local or shared folder (shard --out and verify-shards take URLs)"
+        f"{where} {value}: this command needs a local or shared workspace folder, not one on "
+        f"object storage ({storage.protocol(value)}://)"
     )
 
 
@@ -56,14 +57,44 @@ class Workspace:
     """Paths of every stage's output under one root folder."""
 
     root: Path
+    remote: str | None = None
+    """The workspace's URL when it is on object storage (`root` is then its local mirror)."""
 
     @classmethod
-    def at(cls, root: Path | str | None = None) -> Workspace:
-        """The workspace at `root`, or at the default work dir when None; InputError when it
-        was written with another layout (see `check_layout`)."""
-        workspace = cls(workdir_path(root) if root is not None else default_workdir())
+    def at(cls, root: Path | str | None = None, *, remote_ok: bool = True) -> Workspace:
+        """The workspace at `root` (a folder or a URL), or at the default work dir when None;
+        InputError when it was written with another layout (see `check_layout`), or when it is
+        on object storage and the command needs it local (`remote_ok` False)."""
+        where = "--workdir" if root is not None else f"${WORKDIR_ENV}"
+        value = str(root) if root is not None else default_workdir()
+        if storage.is_local(value) or not remote_ok:
+            workspace = cls(workdir_path(value, where))
+        else:
+            workspace = cls(Mirror.open(value).root, value.rstrip("/"))
         workspace.check_layout()
         return workspace
+
+    @property
+    def name(self) -> str:
+        """Where the workspace is, for people: its folder, or its URL on object storage."""
+        return self.remote or str(self.root)
+
+    @property
+    def mirror(self) -> Mirror | None:
+        """The local mirror of a workspace on object storage (None for a local one)."""
+        return mirror_of(self.root) if self.remote else None
+
+    def location(self, path: Path) -> str:
+        """Where the file or folder `path` of the workspace really is: `path` itself, or its
+        URL on object storage (for what stays there: tars, output shards)."""
+        mirror = self.mirror
+        return mirror.url(path) if mirror is not None else str(path)
+
+    def push(self) -> None:
+        """Upload what this command wrote (a workspace on object storage; nothing otherwise)."""
+        mirror = self.mirror
+        if mirror is not None:
+            mirror.push()
 
     @property
     def layout_path(self) -> Path:
@@ -86,7 +117,7 @@ class Workspace:
         if layout != LAYOUT_VERSION:
             writer = marker.get("written_by", "another version")
             raise InputError(
-                f"{self.root}: workspace layout {layout!r} (written by wit-pipeline {writer}); "
+                f"{self.name}: workspace layout {layout!r} (written by wit-pipeline {writer}); "
                 f"this wit-pipeline {__version__} reads layout {LAYOUT_VERSION}: "
                 "use that version or another --workdir"
             )

@@ -5,7 +5,9 @@ from wit_pipeline.stages.download.layout import OUTPUTS, timing
 from wit_pipeline.stages.download.options import Options
 
 HELP = "download and resize images into raw/ (img2dataset's layout)"
-STAGE = Stage("download", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing)
+STAGE = Stage(
+    "download", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing, on_object_storage=True
+)
 
 __getattr__ = lazy_exports(
     __name__,

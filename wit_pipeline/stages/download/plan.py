@@ -26,6 +26,7 @@ import pyarrow.feather as feather
 from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import atomic_folder, write_json_atomic
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.mirror import stable_name
 from wit_pipeline.core.schemas import TableSchema, load_schema
 from wit_pipeline.core.validate import input_files, input_format, open_batches, require_valid
 from wit_pipeline.net.fetch import Fetcher, FetchOptions, LocalWriteError
@@ -167,7 +168,7 @@ def _fingerprint(spec: InputSpec) -> dict:
         files = [[f, storage.version(f)] for f in _remote_files(spec.origin)]
     else:
         files = [
-            [str(f.resolve()), f.stat().st_size, f.stat().st_mtime_ns]
+            [stable_name(f), f.stat().st_size, f.stat().st_mtime_ns]
             for f in input_files(Path(spec.path))
         ]
     return {

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, mark_stage_done, run_units
 from wit_pipeline.core.markers import Markers
@@ -140,7 +141,7 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
             f"{job.shard_id:05d}"
             for job in jobs
             if not all(
-                (raw_dir / f"{job.shard_id:05d}{suffix}").is_file()
+                storage.exists(workspace.location(raw_dir / f"{job.shard_id:05d}{suffix}"))
                 for suffix in (".tar", ".parquet")
             )
         ]

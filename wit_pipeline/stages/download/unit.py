@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from wit_pipeline import __version__
 from wit_pipeline.core.atomic import atomic_folder
+from wit_pipeline.core.staging import Staging
 from wit_pipeline.core.tar import index_tar, read_member
 from wit_pipeline.net.fetch import TRANSIENT_CODES, Fetcher, FetchOptions
 from wit_pipeline.stages.download.decode import DEFAULT_MAX_DECODE_BYTES, over_budget
@@ -79,6 +80,17 @@ class DownloadUnit:
     resize: ResizeOptions = field(default_factory=ResizeOptions)
     threads: int = 64
     retry_failed: bool = False
+
+    def staged(self, staging: Staging) -> DownloadUnit:
+        """This unit on a node's scratch (a workspace on object storage, core.staging): its
+        planned rows fetched, and with `retry_failed` the shard it rewrites."""
+        stem = f"{self.shard_id:05d}"
+        if self.retry_failed:
+            for suffix in (".tar", ".parquet", "_stats.json"):
+                staging.fetch(Path(self.raw_dir) / f"{stem}{suffix}")
+        return replace(
+            self, input_path=staging.fetch(self.input_path), raw_dir=staging.output(self.raw_dir)
+        )
 
 
 @dataclass

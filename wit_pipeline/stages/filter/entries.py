@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine, Unit, forget_units, run_units
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.staging import Staging
 from wit_pipeline.scoring.entries import EntryList, build_entries, matcher_for
 from wit_pipeline.stages.filter.score import raw_fingerprint
 
@@ -36,6 +37,11 @@ class MatchJob:
     raw_dir: str
     out_dir: str
     entry_list: EntryList
+
+    def staged(self, staging: Staging) -> MatchJob:
+        """This job on a node's scratch (a workspace on object storage, core.staging)."""
+        raw = staging.fetch(Path(self.raw_dir) / f"{self.shard}.parquet")
+        return replace(self, raw_dir=str(Path(raw).parent), out_dir=staging.output(self.out_dir))
 
 
 def entries_dir(scores_dir: Path) -> Path:

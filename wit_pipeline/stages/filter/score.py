@@ -9,7 +9,7 @@ the CLIP columns.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from wit_pipeline.core.atomic import atomic_path
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.staging import Staging
 from wit_pipeline.core.tar import IMAGE_EXTENSIONS, Member, TarIndex, index_tar
 from wit_pipeline.scoring.clip import ClipScorer, ClipSpec
 from wit_pipeline.scoring.heads import HeadSpec, load_head
@@ -62,6 +63,17 @@ class ScoreJob:
     decode_on: str = "cpu"
     """Where the CLIP input is made: `cpu` (the workers, PIL), `device` (device_scoring.py) or
     `auto` (device on a GPU)."""
+
+    def staged(self, staging: Staging) -> ScoreJob:
+        """This job on a node's scratch (a workspace on object storage, core.staging): its raw
+        shard fetched, and the scores and embeddings it may reuse."""
+        raw, scores = Path(self.raw_dir), Path(self.scores_dir)
+        fetched = [staging.fetch(raw / f"{self.shard}{end}") for end in (".tar", ".parquet")]
+        staging.fetch(raw / f"{self.shard}_stats.json")
+        staging.fetch(scores / f"{self.shard}.parquet")
+        staging.fetch(scores / EMBEDDINGS_DIR / f"{self.shard}.npz")
+        raw_dir = str(Path(fetched[0]).parent)
+        return replace(self, raw_dir=raw_dir, scores_dir=staging.output(scores))
 
 
 def _resize_mode(raw_dir: Path, shard: str) -> str:

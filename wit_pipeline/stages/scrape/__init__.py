@@ -6,7 +6,14 @@ from wit_pipeline.stages.scrape.options import Options
 
 HELP = "find (image URL, caption) pairs in pages, WARC/WAT files and sites"
 STAGE = Stage(
-    "scrape", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing, command="scrape SOURCE..."
+    "scrape",
+    HELP,
+    Options,
+    f"{__name__}.stage:run",
+    OUTPUTS,
+    timing,
+    command="scrape SOURCE...",
+    on_object_storage=True,
 )
 
 __getattr__ = lazy_exports(

@@ -13,7 +13,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from wit_pipeline.core.executor import (
 from wit_pipeline.core.options import codes, same_named
 from wit_pipeline.core.parquet_parts import write_parts
 from wit_pipeline.core.schemas import load_schema
+from wit_pipeline.core.staging import Staging
 from wit_pipeline.core.workspace import Workspace
 from wit_pipeline.scoring.language import detect_language
 from wit_pipeline.stages.scrape.archives import (
@@ -89,6 +90,11 @@ class UnitJob:
     spec: SourceSpec
     output: str
     options: ScrapeOptions
+
+    def staged(self, staging: Staging) -> UnitJob:
+        """This unit on a node's scratch (a workspace on object storage, core.staging)."""
+        output = Path(self.output)
+        return replace(self, output=str(Path(staging.output(output.parent)) / output.name))
 
 
 @dataclass

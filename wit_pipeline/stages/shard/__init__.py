@@ -5,7 +5,9 @@ from wit_pipeline.stages.shard.layout import OUTPUTS, timing
 from wit_pipeline.stages.shard.options import Options
 
 HELP = "write the kept samples as shuffled WebDataset shards"
-STAGE = Stage("shard", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing)
+STAGE = Stage(
+    "shard", HELP, Options, f"{__name__}.stage:run", OUTPUTS, timing, on_object_storage=True
+)
 
 __getattr__ = lazy_exports(
     __name__, stage=("ShardSummary", "write_shards"), verify=("verify_shards",)

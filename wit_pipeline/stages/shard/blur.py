@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageDraw, ImageFilter
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 
 Box = tuple[float, float, float, float]
@@ -116,13 +117,13 @@ def encode(image: Image.Image) -> bytes:
     return out.getvalue()
 
 
-def resize_mode(raw_dir: Path, shard: str) -> str:
+def resize_mode(raw_dir: Path | str, shard: str) -> str:
     """How the download resized a raw shard (its `_stats.json`; img2dataset's default, border,
     when it does not say)."""
     try:
-        stats = json.loads((raw_dir / f"{shard}_stats.json").read_text())
+        stats = json.loads(storage.read_bytes(storage.join(raw_dir, f"{shard}_stats.json")))
         return str(stats.get("resize_mode", "border"))
-    except (OSError, ValueError):
+    except (OSError, ValueError):  # FileNotFoundError included
         return "border"
 
 
@@ -130,7 +131,7 @@ class Blurrer:
     """Blurs the samples of one shard job: boxes from the metadata column, then the
     detector's, mapped onto each stored image; the detector is loaded once per job."""
 
-    def __init__(self, spec: BlurSpec, raw_dir: Path) -> None:
+    def __init__(self, spec: BlurSpec, raw_dir: Path | str) -> None:
         from wit_pipeline.stages.shard.detect import load_detector
 
         self.spec, self.raw_dir = spec, raw_dir

@@ -31,6 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from wit_pipeline.core import storage
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.schemas import load_schema
 from wit_pipeline.core.tar import Member, TarIndex, index_tar
@@ -89,7 +90,7 @@ class ShardJob:
         for number, row in enumerate(self.rows.to_pylist()):
             yield PlannedSample(
                 key=f"{self.first_position + number:0{self.key_width}d}",
-                raw_tar=str(Path(self.raw_dir) / f"{row['shard']}.tar"),
+                raw_tar=storage.join(self.raw_dir, f"{row['shard']}.tar"),
                 raw_key=row["key"],
                 members={
                     ext: Member(row[f"{ext}_offset"], row[f"{ext}_size"])
@@ -211,21 +212,21 @@ def _raw_runs(kept: pa.Table) -> list[tuple[str, int, int]]:
     return runs
 
 
-def _usable(kept: pa.Table, raw_dir: Path, digest: Any) -> tuple[pa.Table, list[Rejected]]:
+def _usable(kept: pa.Table, raw_dir: str, digest: Any) -> tuple[pa.Table, list[Rejected]]:
     """The kept rows whose raw members can be sharded, with their members' offsets and sizes
     as columns, and the others with their reasons; `digest` gets each usable (shard, key).
     One raw tar's index is held at a time. InputError when a raw tar named by the decisions
-    is missing."""
+    is missing. `raw_dir` may be a URL (the tars of a workspace on object storage)."""
     usable = np.zeros(kept.num_rows, dtype=bool)
     places = np.zeros((kept.num_rows, 2 * len(MEMBER_EXTENSIONS)), dtype=np.int64)
     rejected: list[Rejected] = []
     for raw_shard, start, count in _raw_runs(kept):
-        path = raw_dir / f"{raw_shard}.tar"
-        if not path.is_file():
+        path = storage.join(raw_dir, f"{raw_shard}.tar")
+        if storage.size(path) is None:
             raise InputError(f"{path}: raw shard named in decisions.parquet is missing")
         index = index_tar(path)
         keys = kept["key"].slice(start, count).to_pylist()
-        with open(path, "rb") as handle:
+        with storage.open_input(path) as handle:
             for row, key in enumerate(keys, start):
                 problem = sample_problem(index, key, handle)
                 if problem is not None:
@@ -249,11 +250,13 @@ def make_plan(
     seed: int,
     blur: BlurSpec | None = None,
     output_format: str = "webdataset",
+    tar_dir: str | None = None,
 ) -> Plan:
     """Split the seed's permutation of the kept samples into shards of `samples_per_shard`
     (`.tar` or `.parquet` files by `output_format`); each job holds its own samples' rows (a
     few tens of bytes each), never the whole plan as objects. With `blur`, its box column is
-    checked first and it is part of the plan."""
+    checked first and it is part of the plan. The raw tars are read from `tar_dir` when given
+    (a workspace on object storage keeps them there), else from `raw_dir`."""
     if samples_per_shard < 1:
         raise InputError(f"--samples-per-shard must be at least 1, got {samples_per_shard}")
     extension = FORMATS[output_format]
@@ -266,13 +269,14 @@ def make_plan(
         for raw_shard, start, count in _raw_runs(kept):
             keys = kept["key"].slice(start, count).to_pylist()
             check_column(raw_dir, raw_shard, blur.column, keys)
-    usable, rejected = _usable(kept, raw_dir, digest)
+    tar_dir = tar_dir or str(raw_dir)
+    usable, rejected = _usable(kept, tar_dir, digest)
     rejected = untrusted + rejected
     if usable.num_rows == 0:
         first = rejected[0]
         raise InputError(
-            f"{raw_dir / first.raw_shard}.tar: none of the {len(rejected)} kept samples can be "
-            f"sharded (first: {first.raw_key}: {first.reason})"
+            f"{storage.join(tar_dir, first.raw_shard)}.tar: none of the {len(rejected)} kept "
+            f"samples can be sharded (first: {first.raw_key}: {first.reason})"
         )
     order = permutation(usable.num_rows, seed)
     count = -(-usable.num_rows // samples_per_shard)
@@ -280,7 +284,7 @@ def make_plan(
         ShardJob(
             name=shard_name(i, count, extension),
             out_dir=str(out_dir),
-            raw_dir=str(raw_dir),
+            raw_dir=tar_dir,
             first_position=i * samples_per_shard,
             key_width=key_width(usable.num_rows),
             rows=usable.take(order[i * samples_per_shard : (i + 1) * samples_per_shard]),

@@ -218,7 +218,7 @@ def write_shards(
     `workspace.shards_dir`; a local path or any fsspec URL); resumes a killed run,
     byte-identically for a seed."""
     start = time.monotonic()
-    target = str(out) if out is not None else str(workspace.shards_dir)
+    target = str(out) if out is not None else workspace.location(workspace.shards_dir)
     if storage.is_remote(target):
         storage.url_to_fs(target)
     if blur is not None and blur.detector is not None:
@@ -231,6 +231,7 @@ def write_shards(
         seed,
         blur=blur,
         output_format=output_format,
+        tar_dir=workspace.location(workspace.raw_dir),
     )
     workspace.prepare()
     _make_folder(target)

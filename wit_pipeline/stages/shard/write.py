@@ -93,7 +93,7 @@ class RawFiles:
         """The open file `path`, positioned at `offset`."""
         handle = self.handles.pop(path, None)
         if handle is None:
-            handle = open(path, "rb")  # noqa: SIM115 - kept open across samples, closed in close()
+            handle = storage.open_file(path)  # kept open across samples, closed in close()
             if len(self.handles) >= self.limit:
                 self.handles.popitem(last=False)[1].close()
         self.handles[path] = handle
@@ -226,7 +226,7 @@ def _write_into(folder: Path, job: ShardJob) -> dict[str, Any]:
     """Write `job` as FOLDER/NAME (.tar or .parquet) and its manifest part, each atomically;
     its facts."""
     raw = RawFiles()
-    blurrer = Blurrer(job.blur, Path(job.raw_dir)) if job.blur is not None else None
+    blurrer = Blurrer(job.blur, job.raw_dir) if job.blur is not None else None
     write = _write_parquet if job.name.endswith(".parquet") else _write_tar
     try:
         with atomic_path(folder / job.name) as temp:

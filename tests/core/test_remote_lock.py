@@ -1,0 +1,56 @@
+"""The lease that keeps one writer per stage on a workspace on object storage."""
+
+import json
+import socket
+import time
+
+import fsspec
+import pytest
+
+from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.remote_lock import LEASE_SECONDS, Lease
+
+URL = "memory://wit-lease-test/w/.locks/filter.lock"
+
+
+@pytest.fixture(autouse=True)
+def clean_store():
+    yield
+    fs = fsspec.filesystem("memory")
+    if fs.exists("/wit-lease-test"):
+        fs.rm("/wit-lease-test", recursive=True)
+
+
+def _plant(**holder) -> None:
+    record = {"pid": 1, "host": "other-host", "since": "then", "command": "wit-pipeline filter"}
+    fsspec.filesystem("memory").pipe_file(URL, json.dumps({**record, **holder}).encode())
+
+
+def test_a_second_writer_is_refused_naming_the_first():
+    first = Lease(URL, "filter").take()
+    try:
+        with pytest.raises(InputError, match=r"another filter is running .*pid \d+ on "):
+            Lease(URL, "filter").take()
+    finally:
+        first.release()
+    assert not fsspec.filesystem("memory").exists(URL)
+    Lease(URL, "filter").take().release()
+
+
+def test_a_live_lease_of_another_machine_is_respected():
+    _plant(expires=time.time() + LEASE_SECONDS)
+    with pytest.raises(InputError, match="pid 1 on other-host"):
+        Lease(URL, "filter").take()
+
+
+def test_an_expired_lease_is_taken_over():
+    _plant(expires=time.time() - 1)
+    lease = Lease(URL, "filter").take()
+    holder = json.loads(fsspec.filesystem("memory").cat_file(URL))
+    assert holder["host"] == socket.gethostname()
+    lease.release()
+
+
+def test_a_lease_of_a_dead_process_of_this_machine_is_taken_over():
+    _plant(host=socket.gethostname(), pid=2**22 + 7, expires=time.time() + LEASE_SECONDS)
+    Lease(URL, "filter").take().release()
