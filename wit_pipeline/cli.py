@@ -24,6 +24,7 @@ from wit_pipeline.commands.common import (
 )
 from wit_pipeline.core.errors import InputError, printable
 from wit_pipeline.core.logs import configure_logging, verbosity_level
+from wit_pipeline.core.mirror import with_urls
 
 log = logging.getLogger("wit_pipeline")
 
@@ -68,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.handler(args)
     except InputError as exc:
-        print(f"{PROG}: error: {printable(str(exc))}", file=sys.stderr)
+        print(f"{PROG}: error: {printable(with_urls(str(exc)))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
@@ -77,7 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verbose:
             raise
         print(
-            f"{PROG}: failed: {type(exc).__name__}: {printable(str(exc))} "
+            f"{PROG}: failed: {type(exc).__name__}: {printable(with_urls(str(exc)))} "
             "(run with -v for the traceback)",
             file=sys.stderr,
         )

@@ -93,27 +93,34 @@ def execute(
     workspace: Workspace, stage: Stage, options: StageOptions, engine: Engine
 ) -> StageOutcome:
     """Run one stage, then do what follows every stage run: later records forgotten, catalog
-    refreshed, options recorded, summary logged; on a workspace on object storage, what the
-    run wrote is uploaded (also when it fails: its finished units are kept)."""
+    refreshed, options recorded, summary logged. On a workspace on object storage, what the
+    run wrote is uploaded before its lease ends (also when it fails: finished units are kept)."""
     if workspace.remote and not stage.on_object_storage:
         raise InputError(
             f"{workspace.remote}: {stage.name} does not run on a workspace on object storage "
             "yet; run it on a local or shared --workdir (scrape, download, filter, shard, "
             "status and sql run there)"
         )
-    try:
-        return _execute(workspace, stage, options, engine)
-    finally:
-        workspace.push()
-
-
-def _execute(
-    workspace: Workspace, stage: Stage, options: StageOptions, engine: Engine
-) -> StageOutcome:
     start = time.monotonic()
     with stage_lock(workspace.root, stage.name, workspace.remote):
-        summary = stage.run(workspace, options, engine)
-    seconds = time.monotonic() - start
+        try:
+            summary = stage.run(workspace, options, engine)
+            seconds = time.monotonic() - start
+            line = _record(workspace, stage, options, summary, seconds)
+        except BaseException:
+            _push_after_failure(workspace)
+            raise
+        workspace.push()
+    log_summary(summary, stage=stage.name)
+    dry_run = bool(getattr(summary, "dry_run", False))
+    return StageOutcome(stage.name, True, line, seconds, json_value(summary) or {}, dry_run)
+
+
+def _record(
+    workspace: Workspace, stage: Stage, options: StageOptions, summary: Any, seconds: float
+) -> str:
+    """After a run: the records of later stages forgotten, the catalog refreshed, the options
+    recorded; the summary line."""
     dry_run = bool(getattr(summary, "dry_run", False))
     line = summary.line()
     if not dry_run:
@@ -132,8 +139,16 @@ def _execute(
                 "summary": line,
             },
         )
-    log_summary(summary, stage=stage.name)
-    return StageOutcome(stage.name, True, line, seconds, json_value(summary) or {}, dry_run)
+    return line
+
+
+def _push_after_failure(workspace: Workspace) -> None:
+    """Upload what a failed run finished; a failing upload is logged, not raised over the
+    run's own error."""
+    try:
+        workspace.push()
+    except Exception as exc:
+        log.error("%s: could not upload what this run finished: %s", workspace.name, exc)
 
 
 def select_stages(

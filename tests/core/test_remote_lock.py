@@ -54,3 +54,19 @@ def test_an_expired_lease_is_taken_over():
 def test_a_lease_of_a_dead_process_of_this_machine_is_taken_over():
     _plant(host=socket.gethostname(), pid=2**22 + 7, expires=time.time() + LEASE_SECONDS)
     Lease(URL, "filter").take().release()
+
+
+def test_a_refused_run_leaves_the_holders_lease_alone():
+    first = Lease(URL, "filter").take()
+    with pytest.raises(InputError):
+        Lease(URL, "filter").take()
+    assert json.loads(fsspec.filesystem("memory").cat_file(URL))["token"] == first.token
+    first.release()
+    assert not fsspec.filesystem("memory").exists(URL)
+
+
+def test_a_holder_whose_lease_was_taken_over_does_not_delete_the_new_one():
+    first = Lease(URL, "filter").take()
+    _plant(token="next-holder", expires=time.time() + LEASE_SECONDS)
+    first.release()
+    assert json.loads(fsspec.filesystem("memory").cat_file(URL))["token"] == "next-holder"

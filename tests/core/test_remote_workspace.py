@@ -143,8 +143,20 @@ def test_a_second_writer_of_a_stage_is_refused_in_one_line(runs):
         code, _, err = _command(
             "filter", "--clip-model", "none", "--workers", "0", "--min-caption-words", "3"
         )
+        assert json.loads(fs.cat_file(lease))["host"] == "other-host"  # the holder's, kept
     finally:
         fs.rm(lease)
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "another filter is running" in err and "other-host" in err
     assert fs.cat_file("/wit-remote-test/w/decisions.parquet") == before
+
+
+def test_download_overwrite_removes_the_old_tars_from_the_store(runs):
+    fs = fsspec.filesystem("memory")
+    assert fs.exists("/wit-remote-test/w/raw/00001.tar")
+    code, out, err = _command("download", "--overwrite", "--samples-per-shard", "1000",
+                              "--allow-private-networks", "--timeout", "1", "--retries", "1",
+                              "--threads", "16")  # fmt: skip
+    assert code == 0, err
+    tars = [p.rsplit("/", 1)[-1] for p in fs.glob("/wit-remote-test/w/raw/*.tar")]
+    assert tars == ["00000.tar"], out

@@ -128,6 +128,10 @@ def run_units(
     markers = Markers(marker_dir)
     mirror = markers.mirror
     if mirror is not None:  # a workspace on object storage: units run on scratch (core.staging)
+        if storage.protocol(mirror.remote) == "memory":  # it lives in this process only
+            if engine.kind == "ray":
+                raise InputError(f"{mirror.remote}: a memory:// workspace needs --engine local")
+            processes = 1
         work = staged_work(work, [unit.payload for unit in units], mirror.root, mirror.remote)
         mirror.push()  # what the units read (a plan the driver wrote) is on the store first
     if markers.local:
@@ -247,7 +251,7 @@ def record_units(marker_dir: Path | str, infos: dict[str, dict[str, Any]]) -> No
     """Mark units the stage produced in one step of its own (scrape's merged parts) as done."""
     markers = Markers(marker_dir)
     for unit, info in infos.items():
-        markers.mark_done(unit, info)
+        markers.mark_done(unit, info, publish=False)  # on a store: with the parts, at the end
 
 
 def forget_units(marker_dir: Path | str, units: Sequence[str] = (), *, every: bool = False) -> None:

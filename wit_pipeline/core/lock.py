@@ -62,17 +62,22 @@ def stage_lock(root: Path, stage: str, remote: str | None = None) -> Iterator[No
             scope.lease.release()
 
 
-def acquire_for(root: Path) -> None:
-    """Take the lock of the stage running on `root` in this context, if not held yet."""
+def acquire_for(root: Path) -> bool:
+    """Take the lock of the stage running on `root` in this context, if not held yet; whether
+    it was taken now."""
     scope = _SCOPE.get()
     if scope is None or scope.root != Path(root).resolve():
-        return
+        return False
     if scope.remote is not None:
-        if scope.lease is None:
-            scope.lease = Lease(f"{scope.remote}/{LOCKS_DIR}/{scope.stage}.lock", scope.stage)
-            scope.lease.take()
-    elif scope.handle is None:
-        _acquire(scope)
+        if scope.lease is not None:
+            return False
+        lease = Lease(f"{scope.remote}/{LOCKS_DIR}/{scope.stage}.lock", scope.stage)
+        scope.lease = lease.take()  # kept only once taken: a refused run releases nothing
+        return True
+    if scope.handle is not None:
+        return False
+    _acquire(scope)
+    return True
 
 
 def _acquire(scope: _Scope) -> None:

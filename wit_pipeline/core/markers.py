@@ -51,12 +51,16 @@ class Markers:
         path = self._path(unit)
         return path.is_file() if self.local else storage.exists(path)
 
-    def mark_done(self, unit: str, info: dict[str, Any] | None = None) -> None:
-        """Record that `unit` finished, with optional JSON-able facts (counts, timings)."""
+    def mark_done(
+        self, unit: str, info: dict[str, Any] | None = None, *, publish: bool = True
+    ) -> None:
+        """Record that `unit` finished, with optional JSON-able facts (counts, timings).
+        `publish` False: in a mirror, the marker goes up with the stage's files, not at once
+        (a unit the driver wrote itself, not yet uploaded)."""
         record = {"unit": unit, **(info or {})}
         if self.local:
             write_json_atomic(self._path(unit), record)
-            if self.mirror is not None and unit != STAGE_UNIT:
+            if self.mirror is not None and publish and unit != STAGE_UNIT:
                 self.mirror.publish(self._path(unit))
         else:
             storage.write_json(self._path(unit), record)

@@ -85,6 +85,14 @@ def mirror_of(path: Path | str) -> Mirror | None:
     return None
 
 
+def with_urls(text: str) -> str:
+    """`text` (an error message) with every path in a mirror shown as its URL on the store:
+    people know the workspace by its URL, not by this command's temporary folder."""
+    for root, mirror in _MIRRORS.items():
+        text = text.replace(str(root), mirror.remote)
+    return text
+
+
 def stable_name(path: Path) -> str:
     """A name for the local file `path` that stays the same from one command to the next: its
     URL when it is in the mirror of a workspace on object storage (a fresh folder each time),
@@ -93,13 +101,14 @@ def stable_name(path: Path) -> str:
     return mirror.url(path) if mirror is not None else str(path.resolve())
 
 
-def modified_time(info: dict[str, Any]) -> float | None:
-    """An object's modification time (seconds since the epoch) from its file info."""
+def modified_time(info: dict[str, Any]) -> int | None:
+    """An object's modification time in whole seconds since the epoch, from its file info
+    (listings and HEAD requests of some stores differ below the second)."""
     for key in ("LastModified", "mtime", "created", "last_modified"):
         value = info.get(key)
         if value is None:
             continue
-        return value.timestamp() if hasattr(value, "timestamp") else float(value)
+        return int(value.timestamp() if hasattr(value, "timestamp") else float(value))
     return None
 
 
@@ -112,7 +121,8 @@ class Mirror:
     synced: dict[str, tuple[int, int]] = field(default_factory=dict)
     """Files as last pulled or pushed: path in the workspace -> (size, mtime_ns)."""
     folders: set[str] = field(default_factory=set)
-    """Top folders the workspace had at the last pull or push."""
+    """Top folders (and files) of the mirror at the last pull or push: one removed from the
+    mirror since is removed from the store, with every object under it (tars included)."""
 
     @classmethod
     def open(cls, remote: str) -> Mirror:
@@ -174,8 +184,11 @@ class Mirror:
             if missing:
                 log.warning("%s: its unit is not done there (%s); it runs again", rel, missing)
                 refused.add(rel)
-        self._download([rel for rel in wanted if rel not in refused], objects)
-        self.folders = {rel.split("/")[0] for rel in objects}
+        copied = [rel for rel in wanted if rel not in refused]
+        for rel in set(self.synced) - set(copied):  # gone from the store, or now refused
+            (self.root / rel).unlink(missing_ok=True)
+        self._download(copied, objects)
+        self.folders = {rel.split("/")[0] for rel in copied}
         self.synced = self._local_files()
 
     def _read_json(self, rels: list[str]) -> list[dict[str, Any]]:
@@ -217,6 +230,16 @@ class Mirror:
                 if is_mirrored(rel):
                     files[rel] = _stamp(path)
         return files
+
+    def remove_everywhere(self, folder: Path) -> None:
+        """Delete the mirror folder `folder` and every object under it on the store (tars
+        included) now: a stage starting over (`download --overwrite`)."""
+        rel = self.rel(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        fs, base = self._fs()
+        if fs.exists(f"{base}/{rel}"):
+            fs.rm(f"{base}/{rel}", recursive=True)
+        self.synced = {r: stamp for r, stamp in self.synced.items() if not r.startswith(f"{rel}/")}
 
     def publish(self, path: Path | str) -> None:
         """Upload one file of the mirror now (a unit's marker, after its objects)."""

@@ -3,8 +3,9 @@ runs it: its inputs fetched, its outputs uploaded whole, their names, sizes and 
 for its marker (core.mirror has the commit protocol).
 
 A unit's payload says what it reads and writes with a `staged(staging)` method returning the
-payload with its paths moved: `fetch` (a file copied to scratch), `output` (a folder on scratch
-whose new files are uploaded), `remote` (read where it is, by URL: a tar read by ranges).
+payload with its paths moved: `fetch` (a file copied to scratch) and `output` (a folder on
+scratch whose new or changed files are uploaded; its fetched files left as they were are named
+in the marker too, so a unit that rewrote nothing still names its objects).
 """
 
 from __future__ import annotations
@@ -45,10 +46,6 @@ class Staging:
     def _rel(self, path: str | Path) -> str:
         return Path(path).relative_to(self.local_root).as_posix()
 
-    def remote_url(self, path: str | Path) -> str:
-        """The object URL of the mirror path `path` (read in place, by ranges)."""
-        return f"{self.remote}/{self._rel(path)}"
-
     def fetch(self, path: str | Path) -> str:
         """The scratch copy of the mirror path `path`, fetched from the store (no file when
         there is no such object, as there would be none locally)."""
@@ -77,18 +74,17 @@ class Staging:
         return str(target)
 
     def upload(self) -> dict[str, dict[str, Any]]:
-        """Upload the unit's new or changed output files; their sizes and SHA-256 by path in
-        the workspace."""
+        """Upload the unit's new or changed output files; sizes and SHA-256 of every file in
+        its output folders (uploaded, or fetched and left as they were) by workspace path."""
         objects: dict[str, dict[str, Any]] = {}
         for folder in self.outputs:
             for path in sorted(p for p in folder.rglob("*") if p.is_file() and not is_temp(p)):
-                stat = path.stat()
-                if self.fetched.get(path) == (stat.st_size, stat.st_mtime_ns):
-                    continue
                 rel = path.relative_to(self.scratch).as_posix()
                 if rel in objects:
                     continue
-                storage.upload(path, f"{self.remote}/{rel}")
+                stat = path.stat()
+                if self.fetched.get(path) != (stat.st_size, stat.st_mtime_ns):
+                    storage.upload(path, f"{self.remote}/{rel}")
                 objects[rel] = {"size": stat.st_size, "sha256": sha256_of(path)}
         return objects
 

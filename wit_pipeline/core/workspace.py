@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,14 +125,15 @@ class Workspace:
 
     def prepare(self) -> Workspace:
         """Before a stage's first write: check the layout, make the root, take the running
-        stage's lock (core.lock), write the layout marker if absent; InputError (exit 2) when
+        stage's lock (core.lock; on object storage, then copy the workspace again), write the
+        layout marker if absent; InputError (exit 2) when
         the folder cannot be written or another run of the stage holds it."""
         self.check_layout()
         if self.root.exists() and not self.root.is_dir():
             raise InputError(f"{self.root}: is a file, not a workspace folder")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            acquire_for(self.root)
+            self._lock_and_refresh()
             if not self.layout_path.is_file():
                 write_json_atomic(
                     self.layout_path, {"layout": LAYOUT_VERSION, "written_by": __version__}
@@ -141,6 +143,35 @@ class Workspace:
                 f"{self.root}: workspace folder is not writable ({exc.strerror or exc})"
             ) from exc
         return self
+
+    def _lock_and_refresh(self) -> None:
+        """Take the stage's lock; on object storage, then copy the workspace again (what a
+        writer that finished before the lease was taken wrote). InputError (one line) when
+        the store cannot be reached for either."""
+        mirror = self.mirror
+        if mirror is None:
+            acquire_for(self.root)
+            return
+        try:
+            if acquire_for(self.root):
+                mirror.pull()
+        except InputError:
+            raise
+        except Exception as exc:  # the store unreachable, credentials refused, ...
+            reason = (str(exc).splitlines() or [""])[0][:200]
+            raise InputError(
+                f"{self.name}: cannot take the stage's lease or read the workspace "
+                f"({type(exc).__name__}: {reason})"
+            ) from exc
+
+    def remove(self, folder: Path) -> None:
+        """Delete a folder of the workspace with everything in it (on object storage: at once,
+        tars included)."""
+        mirror = self.mirror
+        if mirror is not None:
+            mirror.remove_everywhere(folder)
+        else:
+            shutil.rmtree(folder)
 
     @property
     def pairs_dir(self) -> Path:
@@ -171,7 +202,9 @@ class Workspace:
         return self.root / "catalog.duckdb"
 
     def exists(self) -> bool:
-        """Whether the root folder exists."""
+        """Whether the root folder exists (on object storage: whether a stage wrote there)."""
+        if self.remote:
+            return self.layout_path.is_file()
         return self.root.is_dir()
 
     def create(self) -> Workspace:

@@ -115,7 +115,7 @@ def download(workspace: Workspace, spec: InputSpec, options: DownloadOptions) ->
         created = not workspace.root.exists()
         workspace.prepare()
         if options.overwrite and raw_dir.is_dir():
-            shutil.rmtree(raw_dir)
+            workspace.remove(raw_dir)
         try:
             shard_inputs = plan_shards(local, raw_dir, fingerprint)
         except InputError:

@@ -154,7 +154,7 @@ def filter_stage(
     """Run the score phase (unless None), then the decide phase (unless None)."""
     start = time.monotonic()
     shards = _raw_shards(workspace)
-    if not dry_run:
+    if not dry_run or score_options is not None:  # scoring writes, dry run or not
         workspace.prepare()
     summary = FilterSummary(shards=len(shards))
     if score_options is not None:
