@@ -2,7 +2,7 @@
 with its own temp dir): download, filter and shard with `--engine ray --ray-address` give
 shards byte-identical to a local run, also when the worker nodes upload the shards to a
 loopback S3 server; and scrape, download, filter and shard with the whole workspace on that
-S3 server give them too, with a worker node killed mid-download and the download repeated.
+S3 server give them too, also with a worker node killed mid-download and the download repeated.
 Run by tests/test_cluster.py inside a network namespace holding only loopback (Ray's
 multi-node mode listens on every address); not collected on its own (no test_ prefix)."""
 
@@ -133,7 +133,7 @@ def unit_markers(workdir: Path) -> list[Path]:
 
 
 def s3_unit_markers(s3_env: dict[str, str]) -> list[str]:
-    """The download units finished so far in the workspace on S3."""
+    """The download units finished so far in the workspace on S3 that a node gets killed in."""
     listing = client(s3_env).list_objects_v2(Bucket=BUCKET, Prefix="workspace/raw/.done/0")
     return [item["Key"] for item in listing.get("Contents", [])]
 
@@ -154,6 +154,33 @@ def test_three_nodes_make_the_local_shards_on_disk_and_on_s3(cluster, urls, loca
     for path in [*local, local_run / "shards" / "sizes.json"]:
         assert uploaded[path.name] == path.read_bytes(), path.name
     assert {f".done/{p.stem}.json" for p in local} <= set(uploaded)
+
+
+def assert_same_shards_on_s3(s3_env: dict[str, str], prefix: str, local: Path) -> None:
+    """The workspace at `prefix` on S3 holds the local run's tars, sizes.json and decisions,
+    and every unit marker names objects of the sizes stored."""
+    stored = objects(s3_env, BUCKET, prefix)
+    tars = sorted((local / "shards").glob("*.tar"))
+    assert len(tars) > 1
+    assert sorted(n for n in stored if n.startswith("shards/") and n.endswith(".tar")) == [
+        f"shards/{p.name}" for p in tars
+    ]
+    for path in [*tars, local / "shards" / "sizes.json"]:
+        assert stored[f"shards/{path.name}"] == path.read_bytes(), path.name
+    assert pq.read_table(io.BytesIO(stored["decisions.parquet"])).equals(
+        pq.read_table(local / "decisions.parquet")
+    )
+    for name in (n for n in stored if n.startswith(("raw/.done/0", "scores/.done/0"))):
+        for obj, facts in json.loads(stored[name])["objects"].items():
+            assert len(stored[obj]) == facts["size"], obj
+
+
+def test_workspace_on_s3_makes_the_local_shards(cluster, page, local_scraped_run):
+    """scrape -> download -> filter -> shard with the whole workspace on S3."""
+    workdir = f"s3://{BUCKET}/calm"
+    for words in ([*SCRAPE, page], DOWNLOAD, FILTER, SHARD):
+        run_on_cluster(cluster, workdir, words)
+    assert_same_shards_on_s3(cluster[2], "calm", local_scraped_run)
 
 
 def test_workspace_on_s3_with_a_worker_node_killed_mid_download_makes_the_same_shards(
@@ -179,18 +206,4 @@ def test_workspace_on_s3_with_a_worker_node_killed_mid_download_makes_the_same_s
     assert len(s3_unit_markers(s3_env)) == units > 1
     for words in (FILTER, SHARD):
         run_on_cluster(cluster, workdir, words)
-    stored = objects(s3_env, BUCKET, "workspace")
-    local = local_scraped_run
-    tars = sorted((local / "shards").glob("*.tar"))
-    assert len(tars) > 1
-    assert sorted(n for n in stored if n.startswith("shards/") and n.endswith(".tar")) == [
-        f"shards/{p.name}" for p in tars
-    ]
-    for path in [*tars, local / "shards" / "sizes.json"]:
-        assert stored[f"shards/{path.name}"] == path.read_bytes(), path.name
-    assert pq.read_table(io.BytesIO(stored["decisions.parquet"])).equals(
-        pq.read_table(local / "decisions.parquet")
-    )
-    for name in (n for n in stored if n.startswith("raw/.done/0")):
-        for obj, facts in json.loads(stored[name])["objects"].items():
-            assert len(stored[obj]) == facts["size"], obj
+    assert_same_shards_on_s3(s3_env, "workspace", local_scraped_run)

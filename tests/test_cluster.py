@@ -39,4 +39,4 @@ def test_cluster_checks_pass_in_a_loopback_only_network_namespace():
         timeout=840,
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
-    assert "3 passed" in run.stdout, run.stdout[-6000:]
+    assert "4 passed" in run.stdout, run.stdout[-6000:]

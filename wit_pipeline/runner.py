@@ -99,7 +99,7 @@ def execute(
         raise InputError(
             f"{workspace.remote}: {stage.name} does not run on a workspace on object storage "
             "yet; run it on a local or shared --workdir (scrape, download, filter, shard, "
-            "status and sql run there)"
+            "report, status and sql run there)"
         )
     start = time.monotonic()
     with stage_lock(workspace.root, stage.name, workspace.remote):

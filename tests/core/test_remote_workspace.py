@@ -113,7 +113,7 @@ def test_status_and_sql_read_the_workspace_on_object_storage(runs):
     assert code == 0 and json.loads(out) == [{"n": sum(kept)}]
 
 
-@pytest.mark.parametrize("words", [["report"], ["search", "a dog"], ["train"]])
+@pytest.mark.parametrize("words", [["adopt", "x"], ["search", "a dog"], ["train"]])
 def test_commands_that_need_a_local_workspace_say_so_in_one_line(runs, words):
     code, _, err = _command(*words)
     assert code == 2
@@ -149,6 +149,15 @@ def test_a_second_writer_of_a_stage_is_refused_in_one_line(runs):
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "another filter is running" in err and "other-host" in err
     assert fs.cat_file("/wit-remote-test/w/decisions.parquet") == before
+
+
+def test_the_report_shows_the_pictures_read_from_the_store(runs, tmp_path):
+    code, _, err = _command("report", "--out", str(tmp_path / "report.html"))
+    assert code == 0, err
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("data:image/jpeg;base64,") > 5
+    assert _command("report")[0] == 0
+    assert b"data:image/jpeg;base64," in _objects()["report/index.html"]
 
 
 def test_download_overwrite_removes_the_old_tars_from_the_store(runs):

@@ -10,7 +10,7 @@ from wit_pipeline.cli import main
 from wit_pipeline.config import config_from_dict
 from wit_pipeline.core.workspace import Workspace, workdir_path
 
-LOCAL_ONLY = [["demo"], ["report"], ["train"], ["search", "a dog"], ["build-entries", "out.json"]]
+LOCAL_ONLY = [["demo"], ["adopt", "x"], ["train"], ["search", "a dog"], ["build-entries", "o"]]
 
 
 @pytest.fixture

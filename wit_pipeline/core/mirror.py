@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 
 MARKER_FOLDER = ".done"
 STAGE_MARKER = "_SUCCESS.json"
-LOCAL_ONLY = ("catalog.duckdb", ".locks", "report")
+LOCAL_ONLY = ("catalog.duckdb", ".locks")
 """Never copied either way: the catalog holds views over local paths, locks are per store
-(core.remote_lock), the report is written where it is read (a local workspace)."""
+(core.remote_lock)."""
 OBJECTS = "objects"
 """The marker fact naming a unit's objects: {path in the workspace: {"size", "sha256"}}."""
 

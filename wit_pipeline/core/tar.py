@@ -351,7 +351,7 @@ def image_member(index: TarIndex, key: str) -> Member | None:
 
 
 def read_member(path: Path | str, member: Member) -> bytes:
-    """The bytes of one indexed member (one seek, one read)."""
-    with open(path, "rb") as handle:
+    """The bytes of one indexed member (one seek, one read; a ranged read on object stores)."""
+    with storage.open_input(path) as handle:
         handle.seek(member.offset)
         return handle.read(member.size)

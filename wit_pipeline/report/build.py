@@ -72,7 +72,7 @@ def build_report(workspace: Workspace, options: ReportOptions | None = None) -> 
     options = options or ReportOptions()
     start = time.monotonic()
     with open_catalog(workspace) as catalog:
-        thumbnails = Thumbnails(workspace.raw_dir)
+        thumbnails = Thumbnails(workspace.location(workspace.raw_dir))
         builders: list[Callable[[], Section]] = [
             lambda: funnel_section(catalog, workspace),
             lambda: clip_section(catalog),

@@ -25,5 +25,13 @@ HELP = (
     "duplicates, samples, timings, training"
 )
 OUTPUTS = (Output(name="report", path="report/index.html"),)
-STAGE = Stage("report", HELP, Options, f"{__name__}.stage:run", OUTPUTS, optional=True)
+STAGE = Stage(
+    "report",
+    HELP,
+    Options,
+    f"{__name__}.stage:run",
+    OUTPUTS,
+    optional=True,
+    on_object_storage=True,
+)
 __all__ = ["STAGE", "Options"]
