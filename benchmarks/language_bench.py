@@ -128,6 +128,26 @@ def _share(cells: list[list[int]]) -> tuple[float, int]:
     return (right / total if total else 0.0), total
 
 
+def accuracy_row(
+    source: str, language: str, words: str, shares: tuple[float, float, int], label: str
+) -> dict:
+    """One accuracy row (ours, py3langid's, texts), printed as a table line too."""
+    mine, theirs, total = shares
+    print(f"| {source} | {language} | {words} | {total} | {mine:.3f} | {theirs:.3f} |")
+    return result_row(
+        "language",
+        f"accuracy, {source}, {label}",
+        round(mine, 4),
+        "py3langid",
+        round(theirs, 4),
+        "share right",
+        texts=total,
+        source=source,
+        language=language,
+        words=words,
+    )
+
+
 def compare(sources: dict[str, Texts]) -> list[dict]:
     """Rows: accuracy of ours and py3langid per source, language and length (and per source
     and language over all lengths); prints a table."""
@@ -143,19 +163,13 @@ def compare(sources: dict[str, Texts]) -> list[dict]:
                 keys = [(language, b) for b in buckets] if bucket == "all" else [(language, bucket)]
                 mine, total = _share([ours[k] for k in keys])
                 theirs, _ = _share([anchor[k] for k in keys])
-                print(f"| {source} | {language} | {bucket} | {total} | {mine:.3f} | {theirs:.3f} |")
                 rows.append(
-                    result_row(
-                        "language",
-                        f"accuracy, {source}, {language}, {bucket} words",
-                        round(mine, 4),
-                        "py3langid",
-                        round(theirs, 4),
-                        "share right",
-                        texts=total,
-                        source=source,
-                        language=language,
-                        words=bucket,
+                    accuracy_row(
+                        source,
+                        language,
+                        bucket,
+                        (mine, theirs, total),
+                        f"{language}, {bucket} words",
                     )
                 )
         if {language for _, language in texts} >= set(NORWEGIAN):
@@ -163,21 +177,8 @@ def compare(sources: dict[str, Texts]) -> list[dict]:
                 _share([either_form(identify, texts)])
                 for identify in (detect_language, py3langid_language)
             )
-            print(f"| {source} | no or nn | all | {total} | {mine:.3f} | {theirs:.3f} |")
-            rows.append(
-                result_row(
-                    "language",
-                    f"accuracy, {source}, Norwegian in either written form (no or nn)",
-                    round(mine, 4),
-                    "py3langid",
-                    round(theirs, 4),
-                    "share right",
-                    texts=total,
-                    source=source,
-                    language="no or nn",
-                    words="all",
-                )
-            )
+            label = "Norwegian in either written form (no or nn)"
+            rows.append(accuracy_row(source, "no or nn", "all", (mine, theirs, total), label))
     return rows
 
 

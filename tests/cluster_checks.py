@@ -21,9 +21,10 @@ import pytest
 
 from tests.ray_cluster import ROOT, Node, cluster_env, ray_nodes
 from tests.s3_server import client, objects, s3_server
-from tests.workspaces import page_server, write_urls
+from tests.workspaces import write_urls
 from wit_pipeline.cli import main
 from wit_pipeline.testweb import WebServer
+from wit_pipeline.testweb.photo_site import serve
 
 UNITS = 8
 BUCKET = "wit-cluster"
@@ -54,8 +55,9 @@ def page(urls) -> Iterator[str]:
     scraping it gives the same download units)."""
     table = pq.read_table(urls).to_pylist()
     body = "".join(f'<img src="{r["url"]}" alt="{html.escape(r["caption"])}">' for r in table)
-    with page_server(f"<html><body>{body}</body></html>".encode()) as url:
-        yield url
+    page = f"<html><body>{body}</body></html>".encode()
+    with serve({"/index.html": (page, "page", "page")}) as origin:
+        yield f"{origin}/index.html"
 
 
 @pytest.fixture(scope="module")

@@ -8,32 +8,11 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.workspaces import pipeline_config
 from wit_pipeline.cli import main
 from wit_pipeline.config import config_from_dict
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.runner import run_pipeline, select_stages
-
-
-def _config(testweb, workdir) -> dict:
-    return {
-        "workdir": str(workdir),
-        "scrape": {
-            "sources": [f"{testweb.base_url}index.html"],
-            "rate": 200,
-            "max_depth": 3,
-            "allow_private_networks": True,
-        },
-        "download": {
-            "allow_private_networks": True,
-            "timeout": 1.0,
-            "retries": 1,
-            "samples_per_shard": 40,
-            "threads": 16,
-            "processes": 1,
-        },
-        "filter": {"clip_model": "none", "workers": 0},
-        "shard": {"samples_per_shard": 16},
-    }
 
 
 @pytest.fixture(scope="module")
@@ -41,7 +20,7 @@ def ran_twice(tmp_path_factory, testweb):
     """A config run twice on one workdir through `wit-pipeline run`, with both outputs."""
     root = tmp_path_factory.mktemp("run")
     path = root / "pipeline.yaml"
-    path.write_text(yaml.safe_dump(_config(testweb, root / "w")))
+    path.write_text(yaml.safe_dump(pipeline_config(testweb, root / "w")))
     outputs = []
     for _ in range(2):
         out = io.StringIO()

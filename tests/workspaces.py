@@ -1,9 +1,5 @@
 """Helpers shared by the stage tests: quick download settings and URL lists from ground truth."""
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,28 +28,24 @@ def write_urls(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-@contextmanager
-def page_server(body: bytes) -> Iterator[str]:
-    """One HTML page served at http://127.0.0.1:PORT/ (404 for any other path); yields its URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            found = self.path == "/"
-            self.send_response(200 if found else 404)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body) if found else 0))
-            self.end_headers()
-            if found:
-                self.wfile.write(body)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+def pipeline_config(testweb, workdir: Path | str) -> dict:
+    """A run config of the four data stages over the test web, with quick settings."""
+    return {
+        "workdir": str(workdir),
+        "scrape": {
+            "sources": [f"{testweb.base_url}index.html"],
+            "rate": 200,
+            "max_depth": 3,
+            "allow_private_networks": True,
+        },
+        "download": {
+            "allow_private_networks": True,
+            "timeout": 1.0,
+            "retries": 1,
+            "samples_per_shard": 40,
+            "threads": 16,
+            "processes": 1,
+        },
+        "filter": {"clip_model": "none", "workers": 0},
+        "shard": {"samples_per_shard": 16},
+    }

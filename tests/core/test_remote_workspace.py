@@ -13,31 +13,10 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
+from tests.workspaces import pipeline_config
 from wit_pipeline.cli import main
 
 REMOTE = "memory://wit-remote-test/w"
-
-
-def _config(testweb, workdir: str) -> dict:
-    return {
-        "workdir": workdir,
-        "scrape": {
-            "sources": [f"{testweb.base_url}index.html"],
-            "rate": 200,
-            "max_depth": 3,
-            "allow_private_networks": True,
-        },
-        "download": {
-            "allow_private_networks": True,
-            "timeout": 1.0,
-            "retries": 1,
-            "samples_per_shard": 40,
-            "threads": 16,
-            "processes": 1,
-        },
-        "filter": {"clip_model": "none", "workers": 0},
-        "shard": {"samples_per_shard": 16},
-    }
 
 
 def _run(path) -> list[str]:
@@ -52,8 +31,8 @@ def runs(tmp_path_factory, testweb):
     """The same config run on a local folder, and twice on memory://."""
     root = tmp_path_factory.mktemp("remote")
     local, remote = root / "local.yaml", root / "remote.yaml"
-    local.write_text(yaml.safe_dump(_config(testweb, str(root / "w"))))
-    remote.write_text(yaml.safe_dump(_config(testweb, REMOTE)))
+    local.write_text(yaml.safe_dump(pipeline_config(testweb, str(root / "w"))))
+    remote.write_text(yaml.safe_dump(pipeline_config(testweb, REMOTE)))
     _run(local)
     outputs = [_run(remote), _run(remote)]
     yield root / "w", outputs

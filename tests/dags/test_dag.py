@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.workspaces import pipeline_config
 from wit_pipeline.config import STAGES
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
@@ -53,14 +54,7 @@ def _conf(testweb, workdir: Path, **params) -> dict:
     """DAG params for the test web: named params on top of a config with quick settings."""
     config = {
         "scrape": {"allow_private_networks": True, "rate": 200, "max_depth": 3},
-        "download": {
-            "allow_private_networks": True,
-            "timeout": 1.0,
-            "retries": 1,
-            "samples_per_shard": 40,
-            "threads": 16,
-            "processes": 1,
-        },
+        "download": pipeline_config(testweb, workdir)["download"],
         "filter": {"workers": 0},
         "shard": {"samples_per_shard": 16},
     }

@@ -17,7 +17,12 @@ from .photo_edits import EDITS
 Site = dict[str, tuple[bytes, str, str]]
 """URL path -> (body, picture, edit)."""
 
-TYPES = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp"}
+TYPES = {
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "html": "text/html; charset=utf-8",
+}
 
 
 def load_photos(folders: list[Path]) -> dict[str, bytes]:
