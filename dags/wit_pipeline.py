@@ -59,7 +59,8 @@ PARAMS = {
     "workdir": Param(
         type="string",
         minLength=1,
-        description="Workspace folder, the same path on every worker (absolute).",
+        description="Workspace folder, the same path on every worker (absolute), or its URL "
+        "on object storage (s3://bucket/w).",
     ),
     "sources": Param(
         None,

@@ -119,9 +119,9 @@ def run_units(
     in `marker_dir` (a local folder or an fsspec URL; in the mirror of a workspace on object
     storage, each unit runs on scratch and its marker names the objects it uploaded).
     `done_if(unit, marker facts)` may doubt a marker (an object store's upload gone missing):
-    such a unit runs again. `replaces`: a folder
-    whose markers of these units are forgotten before they run and written again, with the same
-    facts, when each finishes (a rerun that rewrites another run's finished units in place).
+    such a unit runs again. `replaces`: a folder whose markers of these units are forgotten
+    before they run and written again, with the same facts, when each finishes (a rerun that
+    rewrites another run's finished units in place).
     """
     engine = engine or Engine()
     engine.require()
