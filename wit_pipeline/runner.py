@@ -25,7 +25,7 @@ from wit_pipeline.config import STAGES, PipelineConfig
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.executor import Engine
-from wit_pipeline.core.lock import stage_lock
+from wit_pipeline.core.lock import lease_problem, stage_lock
 from wit_pipeline.core.logs import json_value, log_summary
 from wit_pipeline.core.options import StageOptions
 from wit_pipeline.core.stage import Stage
@@ -110,6 +110,12 @@ def execute(
         except BaseException:
             _push_after_failure(workspace)
             raise
+        problem = lease_problem()
+        if problem is not None:
+            raise InputError(
+                f"{workspace.name}: {stage.name} lost its lease ({problem}); what it wrote "
+                "last is not uploaded: run it again when the other run ends"
+            )
         workspace.push()
     log_summary(summary, stage=stage.name)
     dry_run = bool(getattr(summary, "dry_run", False))
@@ -143,8 +149,10 @@ def _record(
 
 
 def _push_after_failure(workspace: Workspace) -> None:
-    """Upload what a failed run finished; a failing upload is logged, not raised over the
-    run's own error."""
+    """Upload what a failed run finished (not when it lost its lease: another run writes
+    now); a failing upload is logged, not raised over the run's own error."""
+    if lease_problem() is not None:
+        return
     try:
         workspace.push()
     except Exception as exc:

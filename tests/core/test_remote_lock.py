@@ -3,12 +3,16 @@
 import json
 import socket
 import time
+from dataclasses import dataclass
 
 import fsspec
 import pytest
 
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.executor import Unit, run_units
+from wit_pipeline.core.lock import stage_lock
 from wit_pipeline.core.remote_lock import LEASE_SECONDS, Lease
+from wit_pipeline.core.workspace import Workspace
 
 URL = "memory://wit-lease-test/w/.locks/filter.lock"
 
@@ -70,3 +74,26 @@ def test_a_holder_whose_lease_was_taken_over_does_not_delete_the_new_one():
     _plant(token="next-holder", expires=time.time() + LEASE_SECONDS)
     first.release()
     assert json.loads(fsspec.filesystem("memory").cat_file(URL))["token"] == "next-holder"
+
+
+@dataclass(frozen=True)
+class _Noop:
+    """A unit payload that reads and writes nothing."""
+
+    def staged(self, staging):
+        return self
+
+
+def test_a_run_that_lost_its_lease_stops_before_marking_a_unit_done():
+    workspace = Workspace.at("memory://wit-lease-test/ws")
+    lock = "/wit-lease-test/ws/.locks/filter.lock"
+    with stage_lock(workspace.root, "filter", workspace.remote):
+        workspace.prepare()
+        stolen = {"token": "thief", "pid": 1, "host": "other-host", "since": "now"}
+        fsspec.filesystem("memory").pipe_file(
+            lock, json.dumps({**stolen, "expires": time.time() + 60}).encode()
+        )
+        with pytest.raises(InputError, match="lost its lease"):
+            run_units(workspace.root / "scores", [Unit("00000", _Noop())], lambda job: {})
+    assert not (workspace.root / "scores" / ".done" / "00000.json").exists()
+    assert json.loads(fsspec.filesystem("memory").cat_file(lock))["token"] == "thief"

@@ -22,6 +22,7 @@ from tqdm import tqdm
 from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import remove_stale_temps
 from wit_pipeline.core.errors import InputError
+from wit_pipeline.core.lock import lease_problem
 from wit_pipeline.core.logs import configure_logging
 from wit_pipeline.core.markers import Markers
 from wit_pipeline.core.mirror import OBJECTS
@@ -167,6 +168,11 @@ def run_units(
             log.error("%s: unit %s failed: %s: %s", desc, unit.name, type(exc).__name__, exc)
             result.errors[unit.name] = f"{type(exc).__name__}: {exc}"
         else:
+            if mirror is not None and (problem := lease_problem()) is not None:
+                raise InputError(
+                    f"{mirror.remote}: this {desc} run lost its lease ({problem}) and stopped "
+                    f"before marking unit {unit.name} done; run it again when the other ends"
+                )
             markers.mark_done(unit.name, info)
             if mirror is not None:
                 mirror.fetch(list(info.get(OBJECTS, {})))

@@ -62,6 +62,13 @@ def stage_lock(root: Path, stage: str, remote: str | None = None) -> Iterator[No
             scope.lease.release()
 
 
+def lease_problem() -> str | None:
+    """Why the stage running in this context lost its lease on object storage (another run
+    took it over, or it could not be renewed), or None: a run that lost it must stop writing."""
+    scope = _SCOPE.get()
+    return scope.lease.problem() if scope is not None and scope.lease is not None else None
+
+
 def acquire_for(root: Path) -> bool:
     """Take the lock of the stage running on `root` in this context, if not held yet; whether
     it was taken now."""

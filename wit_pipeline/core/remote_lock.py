@@ -121,6 +121,12 @@ class Lease:
         holder = self._holder()
         return holder is not None and holder.get("token") == self.token
 
+    def problem(self) -> str | None:
+        """Why this run no longer holds its lease (one read of the lease object), or None."""
+        if self.lost is None and not self._holds():
+            self.lost = "another run took the lease over"
+        return self.lost
+
     def _renew(self) -> None:
         while not self._stop.wait(RENEW_SECONDS):
             try:
