@@ -123,8 +123,12 @@ class Lease:
 
     def problem(self) -> str | None:
         """Why this run no longer holds its lease (one read of the lease object), or None."""
-        if self.lost is None and not self._holds():
-            self.lost = "another run took the lease over"
+        if self.lost is None:
+            try:
+                if not self._holds():
+                    self.lost = "another run took the lease over"
+            except Exception as exc:  # the store stopped answering: it may be taken over
+                self.lost = f"the lease could not be read: {type(exc).__name__}: {exc}"
         return self.lost
 
     def _renew(self) -> None:
