@@ -85,6 +85,13 @@ def mirror_of(path: Path | str) -> Mirror | None:
     return None
 
 
+def store_error(where: str, what: str, exc: Exception) -> InputError:
+    """One line for a store that failed us: where, what could not be done, and the first line
+    of the store's own error."""
+    reason = (str(exc).splitlines() or [""])[0][:200]
+    return InputError(f"{where}: {what} ({type(exc).__name__}: {reason})")
+
+
 def with_urls(text: str) -> str:
     """`text` (an error message) with every path in a mirror shown as its URL on the store:
     people know the workspace by its URL, not by this command's temporary folder."""
@@ -135,10 +142,7 @@ class Mirror:
             mirror.pull()
         except Exception as exc:  # the store unreachable, credentials missing or refused
             mirror.close()
-            reason = (str(exc).splitlines() or [""])[0][:200]
-            raise InputError(
-                f"{remote}: cannot read the workspace there ({type(exc).__name__}: {reason})"
-            ) from exc
+            raise store_error(remote, "cannot read the workspace there", exc) from exc
         return mirror
 
     def close(self) -> None:
@@ -244,7 +248,7 @@ class Mirror:
     def publish(self, path: Path | str) -> None:
         """Upload one file of the mirror now (a unit's marker, after its objects)."""
         rel = self.rel(path)
-        storage.write_bytes(self.url(path), (self.root / rel).read_bytes())
+        storage.upload(self.root / rel, self.url(path))
         self.synced[rel] = _stamp(self.root / rel)
         self.folders.add(rel.split("/")[0])
 

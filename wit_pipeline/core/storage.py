@@ -140,22 +140,17 @@ def read_bytes(url: str | Path) -> bytes:
 @contextmanager
 def open_input(url: str | Path, mode: str = "rb") -> Iterator[IO[Any]]:
     """Open the file at `url` for reading (a plain file for local paths)."""
-    if is_local(url):
-        with open(local_path(url), mode) as handle:
-            yield handle
-        return
-    fs, path = url_to_fs(url)
-    with fs.open(path, mode) as handle:
+    with open_file(url, mode) as handle:
         yield handle
 
 
-def open_file(url: str | Path) -> IO[bytes]:
-    """The file at `url` open for binary reading, with seeks (ranged reads on object stores);
-    the caller closes it."""
+def open_file(url: str | Path, mode: str = "rb") -> IO[Any]:
+    """The file at `url` open for reading, with seeks (ranged reads on object stores); the
+    caller closes it (or uses `open_input`)."""
     if is_local(url):
-        return open(local_path(url), "rb")
+        return open(local_path(url), mode)
     fs, path = url_to_fs(url)
-    return fs.open(path, "rb")
+    return fs.open(path, mode)
 
 
 def read_table(url: str | Path, columns: list[str] | None = None) -> pa.Table:
@@ -205,9 +200,7 @@ def put_file(local: Path, url: str | Path) -> None:
         with atomic_path(target) as temp:
             shutil.move(local, temp)
         return
-    fs, path = url_to_fs(url)
-    fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
-    fs.put_file(str(local), path)
+    upload(local, str(url))
     os.unlink(local)
 
 

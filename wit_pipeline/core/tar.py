@@ -17,7 +17,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import lzma
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -314,9 +313,8 @@ def index_tar(path: Path | str) -> TarIndex:
     key with an unusable member gets that member's problem instead."""
     index = TarIndex()
     try:
+        size = storage.size(path) or 0
         with storage.open_input(path) as handle:
-            local = storage.is_local(path)
-            size = os.fstat(handle.fileno()).st_size if local else storage.size(path)
             walk = TarWalk(handle, size)
             for entry in walk:
                 _add(index, entry, size)

@@ -29,7 +29,7 @@ from wit_pipeline.core import storage
 from wit_pipeline.core.atomic import write_json_atomic
 from wit_pipeline.core.errors import InputError
 from wit_pipeline.core.lock import acquire_for
-from wit_pipeline.core.mirror import Mirror, mirror_of
+from wit_pipeline.core.mirror import Mirror, mirror_of, store_error
 
 DEFAULT_WORKDIR = "wit-data"
 WORKDIR_ENV = "WIT_WORKDIR"
@@ -158,11 +158,8 @@ class Workspace:
         except InputError:
             raise
         except Exception as exc:  # the store unreachable, credentials refused, ...
-            reason = (str(exc).splitlines() or [""])[0][:200]
-            raise InputError(
-                f"{self.name}: cannot take the stage's lease or read the workspace "
-                f"({type(exc).__name__}: {reason})"
-            ) from exc
+            what = "cannot take the stage's lease or read the workspace"
+            raise store_error(self.name, what, exc) from exc
 
     def remove(self, folder: Path) -> None:
         """Delete a folder of the workspace with everything in it (on object storage: at once,
